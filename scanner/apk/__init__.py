@@ -1,0 +1,1 @@
+"""Android APK collectors: archive, manifest, certificates, resources, DEX index, reachability."""

@@ -1,0 +1,1 @@
+"""Renderers: turn a result (facts + findings) into HTML, JSON, SARIF or PDF."""

@@ -1,0 +1,1 @@
+"""Rule engine: rule-pack schema, loader, selectors over facts, findings."""

@@ -1,0 +1,1 @@
+"""Builders of fake facts, flows and results for tests (shipped so users' rule packs can use them)."""

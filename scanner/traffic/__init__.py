@@ -1,0 +1,1 @@
+"""Traffic collectors: the mitmproxy addon, PI detectors, decoders, session store and phases."""
