@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising ``SystemExit``."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False)
+        rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

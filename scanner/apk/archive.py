@@ -1,0 +1,192 @@
+"""Open an APK (or the base APK of an XAPK / APKS / APKM bundle) for the static collectors.
+
+:func:`open_apk` is the only place that turns a user's file into an androguard ``APK`` object.
+Every way a file can be unusable becomes one :class:`~scanner.errors.InputError` naming the
+file and the problem. Only the manifest and the zip directory are parsed here; nothing touches
+DEX code, so opening even a large APK costs little more than androguard's manifest parse.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from ..hashing import digest_file
+
+if TYPE_CHECKING:  # androguard is heavy; imported lazily in open_apk
+    from androguard.core.apk import APK
+
+MANIFEST = "AndroidManifest.xml"
+_ZIP_LOCAL_MAGIC = b"PK\x03\x04"
+_BUNDLE_SUFFIXES = (".xapk", ".apks", ".apkm", ".zip")
+_quiet_done = False
+
+
+def quiet_androguard() -> None:
+    """Silence androguard's (loguru) logging, once per process.
+
+    androguard logs warnings for ordinary quirks of real APKs to stderr; the CLI promises one
+    line for bad input and nothing else, so its loggers are disabled. Only the ``androguard``
+    and ``apkInspector`` loggers are switched off: other loguru users keep theirs.
+    """
+    global _quiet_done
+    if _quiet_done:
+        return
+    from loguru import logger
+
+    logger.disable("androguard")
+    logger.disable("apkInspector")
+    _quiet_done = True
+
+
+@dataclass(frozen=True)
+class ApkInput:
+    """An opened APK: the user's file, its digests and androguard's parsed view of the APK.
+
+    ``path`` and ``digests`` always describe the file the user gave (a bundle, when the APK
+    came out of one); ``apk``, ``entries`` and :meth:`read` describe the APK itself.
+    """
+
+    path: Path
+    digests: dict[str, str | int]
+    apk: APK = field(repr=False, compare=False)
+    entries: tuple[str, ...] = field(repr=False)
+    note: str | None = None
+
+    def read(self, name: str) -> bytes:
+        """Bytes of one zip entry of the APK; ``InputError`` when it is absent or unreadable."""
+        try:
+            return bytes(self.apk.get_file(name))
+        except Exception as exc:  # androguard/apkInspector raise assorted types for bad members
+            raise InputError(f"cannot read entry {name!r}: {_reason(exc)}", self.path) from None
+
+    def has(self, name: str) -> bool:
+        """Whether the APK has a zip entry of this exact name."""
+        return name in self._entry_set
+
+    @property
+    def _entry_set(self) -> frozenset[str]:
+        cached = self.__dict__.get("_entry_set_cache")
+        if cached is None:
+            cached = frozenset(self.entries)
+            object.__setattr__(self, "_entry_set_cache", cached)
+        return cached
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] if text else type(exc).__name__
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError("no such file", path)
+    if path.is_dir():
+        raise InputError("is a directory, not an APK file", path)
+    if not path.is_file():
+        raise InputError("is not a regular file", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("cannot read the file: permission denied", path)
+
+
+def _zip_names(path: Path, data: bytes | None = None) -> list[str]:
+    """Entry names of a zip (file or bytes), or ``InputError`` saying why it is not a usable zip."""
+    label = path
+    try:
+        if data is None:
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+                size = handle.seek(0, os.SEEK_END)
+        else:
+            head, size = data[:4], len(data)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", label) from None
+    if size == 0:
+        raise InputError("empty file, not an APK", label)
+    try:
+        source: Any = io.BytesIO(data) if data is not None else path
+        with zipfile.ZipFile(source) as archive:
+            return archive.namelist()
+    except zipfile.BadZipFile:
+        if head == _ZIP_LOCAL_MAGIC:
+            raise InputError("truncated or damaged zip archive (no end-of-central-directory record)", label) from None
+        raise InputError("not a zip archive, so not an APK", label) from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"damaged zip archive: {_reason(exc)}", label) from None
+
+
+def _bundle_base(path: Path, names: list[str]) -> str | None:
+    """Name of the base APK inside an XAPK/APKS/APKM bundle, or ``None`` if there is none."""
+    apks = sorted(n for n in names if n.lower().endswith(".apk") and "/" not in n.strip("/"))
+    if not apks:
+        return None
+    if "base.apk" in apks:
+        return "base.apk"
+    package = None
+    if "manifest.json" in names:  # XAPK: {"package_name": ...}
+        try:
+            with zipfile.ZipFile(path) as archive:
+                meta = json.loads(archive.read("manifest.json").decode("utf-8"))
+            package = meta.get("package_name") if isinstance(meta, dict) else None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            package = None
+    if package and f"{package}.apk" in apks:
+        return f"{package}.apk"
+    non_split = [n for n in apks if not PurePosixPath(n).name.startswith(("split_", "config."))]
+    return non_split[0] if len(non_split) == 1 else None
+
+
+def _load_androguard(path: Path, raw: bytes | None, shown: Path) -> APK:
+    quiet_androguard()
+    from androguard.core.apk import APK
+
+    try:
+        apk = APK(raw, raw=True) if raw is not None else APK(str(path))
+    except Exception as exc:  # androguard raises bare ValueError/struct.error for broken zips
+        raise InputError(f"androguard could not parse the APK: {_reason(exc)}", shown) from None
+    if not apk.is_valid_APK():
+        raise InputError("corrupt binary XML in AndroidManifest.xml (not a valid APK manifest)", shown)
+    return apk
+
+
+def open_apk(path: str | Path) -> ApkInput:
+    """Open an APK, or the base APK of a bundle, for static inspection.
+
+    Raises :class:`InputError` for a missing file, a directory, an unreadable file, something
+    that is not a zip, a truncated zip, a zip without ``AndroidManifest.xml`` (and without a
+    base APK inside), and a manifest that is not valid binary XML.
+    """
+    path = Path(path)
+    _check_file(path)
+    names = _zip_names(path)
+    note = None
+    raw: bytes | None = None
+    if MANIFEST not in names:
+        base = _bundle_base(path, names)
+        if base is None:
+            if path.suffix.lower() in _BUNDLE_SUFFIXES:
+                raise InputError("bundle has no AndroidManifest.xml and no base APK inside", path)
+            raise InputError("zip archive has no AndroidManifest.xml, so it is not an APK", path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                raw = archive.read(base)
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            raise InputError(f"cannot extract {base!r} from the bundle: {_reason(exc)}", path) from None
+        inner = _zip_names(path, raw) if raw is not None else []
+        if MANIFEST not in inner:
+            raise InputError(f"{base!r} inside the bundle has no AndroidManifest.xml", path)
+        kind = {".xapk": "an XAPK", ".apks": "an APKS", ".apkm": "an APKM"}.get(path.suffix.lower(), "an APK")
+        note = f"base APK {base!r} of {kind} bundle"
+    apk = _load_androguard(path, raw, path)
+    try:
+        digests = digest_file(path)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
+    entries = tuple(sorted(apk.get_files()))
+    return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note)

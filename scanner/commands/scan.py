@@ -1,0 +1,123 @@
+"""``piscan scan``: scan an APK, a wxapkg or a mini-program folder and write result.json + reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
+from ..result import dumps, write_atomic
+
+SEVERITIES = ("info", "low", "medium", "high")
+FAIL_ON_CHOICES = ("never", *SEVERITIES)
+REPORT_FILES = {"json": "result.json", "html": "report.html", "sarif": "result.sarif", "pdf": "report.pdf"}
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    """Parse ``--format json,html`` into a de-duplicated tuple; ``UsageError`` naming valid ones."""
+    formats: list[str] = []
+    for part in value.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in REPORT_FILES:
+            raise UsageError(f"--format: unknown format {name!r}; valid: {', '.join(REPORT_FILES)}")
+        if name not in formats:
+            formats.append(name)
+    if not formats:
+        raise UsageError(f"--format: give at least one of {', '.join(REPORT_FILES)}")
+    return tuple(formats)
+
+
+def count_at_or_above(result: dict, severity: str) -> int:
+    """Number of findings whose severity is at or above ``severity``."""
+    floor = SEVERITIES.index(severity)
+    return sum(1 for f in result["findings"] if SEVERITIES.index(f["severity"]) >= floor)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("piscan-out"),
+              show_default=True, help="Output folder; nothing is written outside it.")
+@click.option("-f", "--format", "formats", default="json,html", show_default=True,
+              help="Comma-separated outputs: json, html, sarif, pdf (json is always written).")
+@click.option("--category", help="App type from the 2021 necessary-PI rules: id 1-39 or its Chinese/English name.")
+@click.option("--case-id", help="Case identifier printed on the report.")
+@click.option("--examiner", help="Examiner's name printed on the report.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True,
+              help="Report language.")
+@click.option("--unmask", is_flag=True, help="Show PI values unmasked in reports.")
+@click.option("--session", type=click.Path(path_type=Path, file_okay=False),
+              help="Join a proxy session directory (piscan proxy --session) with the static facts.")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra rule-pack folder or file (repeatable).")
+@click.option("--disable", "disabled", multiple=True, metavar="RULE", help="Disable a rule by id (repeatable).")
+@click.option("--deep", is_flag=True, help="Add smali around each call site using androguard's full analysis (slow).")
+@click.option("--wxid", help="WeChat user's wxid, to decrypt a PC-WeChat (V1MMWX) package.")
+@click.option("--subpackage", "subpackages", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Mini-program subpackage .wxapkg to scan with the main package (repeatable).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="never", show_default=True,
+              help="Exit 1 when a finding at or above this severity exists.")
+@click.option("--strict", is_flag=True, help="Exit 3 when the result is incomplete (packed code, unreadable parts).")
+@click.option("--reproducible", is_flag=True, help="Pin times and host name so the same input gives identical files.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_id: str | None,
+         examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
+         disabled: tuple[str, ...], deep: bool, wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
+         strict: bool, reproducible: bool, quiet: bool) -> int:
+    """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
+
+    Writes OUT/result.json (the canonical, schema-checked result) and the requested reports.
+    Files are written only when the scan succeeds.
+    """
+    from ..report import render
+    from ..scan import ScanOptions, run_scan
+
+    wanted = parse_formats(formats)
+
+    def progress(message: str) -> None:
+        if not quiet:
+            click.echo(f"piscan: {message}", err=True)
+
+    options = ScanOptions(
+        input=target, out_dir=out_dir, command=invoked_command(),
+        category=category, case_id=case_id, examiner=examiner, reproducible=reproducible, deep=deep,
+        session=session, rules_dirs=rules_dirs, disabled=disabled, wxid=wxid, subpackages=subpackages,
+        progress=progress,
+    )
+    result = run_scan(options)
+    write_atomic(out_dir / REPORT_FILES["json"], dumps(result))
+    for fmt in wanted:
+        if fmt != "json":
+            render(result, fmt, out_dir / REPORT_FILES[fmt], lang=lang, unmask=unmask)
+    _print_summary(result, out_dir, wanted, quiet)
+    if strict and not result["complete"]:
+        click.echo("piscan: result is incomplete (see limitations) and --strict was given", err=True)
+        return int(ExitCode.INPUT)
+    if fail_on != "never" and count_at_or_above(result, fail_on):
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.OK)
+
+
+def invoked_command() -> list[str]:
+    """The command line as the user typed it (``main`` stores argv in the context object)."""
+    obj = click.get_current_context().find_root().obj
+    if isinstance(obj, dict) and "argv" in obj:
+        return ["piscan", *obj["argv"]]
+    return ["piscan", *sys.argv[1:]]
+
+
+def _print_summary(result: dict, out_dir: Path, formats: tuple[str, ...], quiet: bool) -> None:
+    if quiet:
+        return
+    counts = {sev: 0 for sev in reversed(SEVERITIES)}
+    for finding in result["findings"]:
+        counts[finding["severity"]] += 1
+    parts = ", ".join(f"{sev} {n}" for sev, n in counts.items())
+    status = "complete" if result["complete"] else f"INCOMPLETE ({len(result['limitations'])} limitations)"
+    click.echo(f"piscan: {len(result['findings'])} findings ({parts}); "
+               f"{len(result['manual_checks'])} manual checks; {status}", err=True)
+    for fmt in ("json", *[f for f in formats if f != "json"]):
+        click.echo(f"piscan: wrote {out_dir / REPORT_FILES[fmt]}", err=True)

@@ -1,0 +1,151 @@
+"""Observation facts: what one proxied request revealed (``facts.traffic.observations``).
+
+The addon and the offline reader both reduce a flow to a :class:`RequestData` (plain values, no
+mitmproxy objects), and the analyser turns that into an :class:`Observation`. The JSON field
+names and order follow docs/result-format.md exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RequestData:
+    """The parts of one HTTP request the analyser needs, detached from mitmproxy."""
+
+    flow_id: str
+    timestamp: float  #: request start, seconds since the epoch (UTC)
+    method: str
+    scheme: str
+    host: str
+    port: int
+    url: str
+    path: str  #: path plus query, as sent
+    http_version: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    content: bytes  #: the raw body as sent (still content-encoded)
+
+    def header(self, name: str) -> str | None:
+        """First value of a header (case-insensitive), decoded as latin-1, or ``None``."""
+        wanted = name.lower().encode("ascii")
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+    def raw_sha256(self) -> str:
+        """sha256 of the request as sent: request line, headers, blank line, raw body.
+
+        The request line uses the absolute URL so that the hash is the same for HTTP/1 and
+        HTTP/2 flows of the same request; header lines are ``name: value`` with CRLF.
+        """
+        digest = hashlib.sha256()
+        digest.update(f"{self.method} {self.url} {self.http_version}\r\n".encode("utf-8", "surrogateescape"))
+        for key, value in self.headers:
+            digest.update(key + b": " + value + b"\r\n")
+        digest.update(b"\r\n")
+        digest.update(self.content)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who receives a request: the app's own back end, a known SDK, or another third party."""
+
+    kind: str  #: first_party | sdk | third_party
+    sdk_id: str | None = None
+    sdk_name: str | None = None
+    vendor: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict in the documented key order."""
+        return {"kind": self.kind, "sdk_id": self.sdk_id, "sdk_name": self.sdk_name, "vendor": self.vendor}
+
+
+@dataclass(frozen=True)
+class Match:
+    """One piece of PI found in a request."""
+
+    pi_type: str
+    location: str  #: e.g. ``body:$.header.imei``, ``query:imei``, ``header:X-Umeng-Sdk``
+    encoding: str  #: plain | upper | lower | nosep | md5 | sha1 | sha256 | base64 | url
+    value_masked: str
+    detector: str  #: profile | pattern
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict in the documented key order."""
+        return {
+            "pi_type": self.pi_type,
+            "location": self.location,
+            "encoding": self.encoding,
+            "value_masked": self.value_masked,
+            "detector": self.detector,
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One proxied request and the PI it carried."""
+
+    seq: int
+    flow_id: str
+    time: str
+    phase: str
+    method: str
+    scheme: str
+    host: str
+    port: int
+    url: str
+    party: Party
+    matches: tuple[Match, ...]
+    cleartext: bool
+    opaque: bool
+    opaque_reason: str | None
+    truncated: bool
+    request_sha256: str
+
+    @property
+    def id(self) -> str:
+        """Fact id, derived from the sequence number."""
+        return f"obs:{self.seq}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict in the documented key order."""
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "flow_id": self.flow_id,
+            "time": self.time,
+            "phase": self.phase,
+            "method": self.method,
+            "scheme": self.scheme,
+            "host": self.host,
+            "port": self.port,
+            "url": self.url,
+            "party": self.party.to_json(),
+            "matches": [m.to_json() for m in self.matches],
+            "cleartext": self.cleartext,
+            "opaque": self.opaque,
+            "opaque_reason": self.opaque_reason,
+            "truncated": self.truncated,
+            "request_sha256": self.request_sha256,
+        }
+
+
+def iso_time(timestamp: float) -> str:
+    """UTC ISO 8601 with milliseconds and ``Z`` for an epoch timestamp."""
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def mask_value(value: str) -> str:
+    """Mask an identifier for reports: keep the first 4 and last 3 characters of long values."""
+    if len(value) >= 10:
+        return value[:4] + "*" * (len(value) - 7) + value[-3:]
+    if len(value) >= 4:
+        return value[:1] + "*" * (len(value) - 2) + value[-1:]
+    return "*" * len(value)
