@@ -1,0 +1,105 @@
+"""Load YAML with line numbers kept, so that pack errors can say ``file:line: key: message``.
+
+A :class:`yaml.SafeLoader` subclass builds :class:`MarkedDict` / :class:`MarkedList` (plain
+``dict`` / ``list`` subclasses that also remember the 1-based line of each key or item).
+Duplicate keys, which PyYAML silently overwrites, are refused. Only safe YAML tags exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import yaml
+
+
+class MarkedDict(dict):
+    """A mapping that remembers its own line and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class MarkedList(list):
+    """A sequence that remembers its own line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class DuplicateKeyError(ValueError):
+    """A mapping repeats a key; carries the key and the line of the repetition."""
+
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+        self.line = line
+
+
+class _MarkedLoader(yaml.SafeLoader):
+    """Safe loader whose mappings and sequences carry line numbers."""
+
+
+def _construct_mapping(loader: _MarkedLoader, node: yaml.MappingNode) -> MarkedDict:
+    loader.flatten_mapping(node)
+    result = MarkedDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result.key_lines:
+            raise DuplicateKeyError(str(key), key_node.start_mark.line + 1)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _MarkedLoader, node: yaml.SequenceNode) -> MarkedList:
+    result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_marked(text: str) -> Any:
+    """Parse YAML text into marked containers (``yaml.YAMLError`` / ``DuplicateKeyError`` on bad input)."""
+    return yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def line_of(root: Any, path: Sequence[Any]) -> int:
+    """The best line for ``path`` inside ``root``: the deepest key or item that exists."""
+    line = getattr(root, "line", 1) or 1
+    node = root
+    for step in path:
+        if isinstance(node, MarkedDict) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, MarkedList) and isinstance(step, int) and 0 <= step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+    return line
+
+
+def path_text(path: Sequence[Any]) -> str:
+    """``rules[3].match.all[0]`` style text for a path (``(pack)`` for the root)."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += ("." if out else "") + str(step)
+    return out or "(pack)"
+
+
+def plain(value: Any) -> Any:
+    """A deep copy made of plain dicts and lists (for hashing, JSON and frozen models)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
