@@ -32,6 +32,7 @@ KEYSTORE="${PISCAN_SAMPLE_KEYSTORE:-$HERE/demo-key.p12}"
 KEY_PASS="piscan-demo"
 KEY_ALIAS="piscan-demo"
 PYTHON="${PYTHON:-python3}"
+FRAMEWORK_RES="${PISCAN_FRAMEWORK_RES:-/usr/share/android-framework-res/framework-res.apk}"
 
 for tool in apktool zipalign apksigner "$PYTHON"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -43,6 +44,10 @@ if [ ! -f "$PROJECT/apktool.yml" ]; then
     echo "build_sample.sh: $PROJECT is not an apktool project (no apktool.yml)" >&2
     exit 2
 fi
+if [ ! -f "$FRAMEWORK_RES" ]; then
+    echo "build_sample.sh: $FRAMEWORK_RES not found (Debian package android-framework-res)" >&2
+    exit 2
+fi
 if [ ! -f "$KEYSTORE" ]; then
     echo "build_sample.sh: keystore $KEYSTORE not found" >&2
     exit 2
@@ -50,12 +55,15 @@ fi
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/home"
+mkdir -p "$WORK/home" "$WORK/framework"
+ln -s "$FRAMEWORK_RES" "$WORK/framework/1.apk"
 cp -R "$PROJECT" "$WORK/project"
 rm -rf "$WORK/project/build" "$WORK/project/dist"
 
-# apktool's Debian wrapper links the framework into $HOME/.local/share/apktool/framework.
-HOME="$WORK/home" apktool --quiet b "$WORK/project" -o "$WORK/unaligned.apk" >&2
+# apktool's Debian wrapper links the framework into $HOME/.local/share/apktool/framework, and
+# apktool itself would use Java's user.home; --frame-path keeps both inside the temp dir.
+HOME="$WORK/home" apktool --quiet b --frame-path "$WORK/framework" "$WORK/project" \
+    -o "$WORK/unaligned.apk" >&2
 
 "$PYTHON" - "$WORK/unaligned.apk" "$WORK/normalised.apk" <<'PY'
 """Rewrite a zip with fixed entry timestamps, keeping entry order and compression."""
