@@ -9,9 +9,11 @@ finished result (``scanner.commands.scan``).
 
 from __future__ import annotations
 
+import shutil
 import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +100,9 @@ def _scan_android(options: ScanOptions, category: dict[str, Any] | None) -> dict
     from .apk.endpoints import extract_endpoints
     from .apk.static import collect_static
     from .sdk.attribution import Attributor
-    from .sdk.detect import SdkEvidence, detect_sdks
+    from .sdk.detect import detect_sdks, evidence_from_facts
     from .sdk.pack import load_sdk_pack
-    from .sdk.packers import detect_packers
+    from .sdk.packers import detect_packers, load_packers
 
     progress = options.progress
     progress(f"reading {options.input.name}")
@@ -126,23 +128,15 @@ def _scan_android(options: ScanOptions, category: dict[str, Any] | None) -> dict
 
     progress("detecting SDKs and packers")
     pack = load_sdk_pack()
-    add_pack(result, pack_id="sdk-pack", kind="sdk", version=pack.version, sha256=pack.sha256)
-    evidence = SdkEvidence(
-        class_names=index.class_names(),
-        components=sorted({c["name"] for c in result["facts"].get("components", [])}),
-        meta_data_keys=sorted({m["name"] for m in result["facts"].get("manifest", {}).get("meta_data", [])}),
-        intent_actions=sorted(
-            {a for c in result["facts"].get("components", []) for f in c.get("intent_filters", []) for a in f["actions"]}
-        ),
-        native_libs=sorted(
-            {lib for libs in result["facts"].get("manifest", {}).get("native_libs", {}).values() for lib in libs}
-        ),
-        hosts=sorted({e["host"] for e in result["facts"]["endpoints"] if e.get("host")}),
-        package_name=result["app"].get("package"),
-        asset_names=[name for name in apk.entries if name.startswith("assets/")],
+    packer_table = load_packers()
+    add_pack(result, **pack.provenance_row())
+    add_pack(result, **packer_table.provenance_row())
+    evidence = replace(
+        evidence_from_facts(result["app"], result["facts"], index.class_names()),
+        asset_names=list(apk.entries),
     )
     sdks = detect_sdks(pack, evidence)
-    packers = detect_packers(evidence)
+    packers = detect_packers(packer_table, evidence)
     result["facts"]["sdks"] = sdks
     result["facts"]["packers"] = packers
     for packer in packers:
@@ -178,12 +172,13 @@ def _scan_miniprogram(options: ScanOptions, category: dict[str, Any] | None) -> 
     from .miniprogram.collect import collect_miniprogram
 
     options.progress(f"reading mini-program {options.input.name}")
-    facts = collect_miniprogram(
-        options.input,
-        wxid=options.wxid,
-        subpackages=list(options.subpackages),
-        unpack_dir=options.out_dir / "unpacked",
-    )
+    with staged_dir(options.out_dir, "unpacked") as staging:
+        facts = collect_miniprogram(
+            options.input,
+            wxid=options.wxid,
+            subpackages=list(options.subpackages),
+            unpack_dir=staging,
+        )
     result = new_result(
         command=list(options.command),
         inputs=list(facts.inputs),
@@ -195,8 +190,33 @@ def _scan_miniprogram(options: ScanOptions, category: dict[str, Any] | None) -> 
     result["app"] = facts.app
     result["facts"].update(facts.sections)
     _add_limitations(result, facts.limitations)
+    for row in facts.packs:
+        add_pack(result, pack_id=row["id"], kind=row["kind"], version=row["version"], sha256=row["sha256"])
     _record_vocabulary_packs(result)
     return result
+
+
+@contextmanager
+def staged_dir(out_dir: Path, name: str) -> Iterator[Path]:
+    """A staging folder inside ``out_dir`` that becomes ``out_dir/name`` only if the block succeeds.
+
+    On failure the staging folder is removed, and so is ``out_dir`` when this call created it,
+    so a failed scan leaves nothing behind.
+    """
+    created = not out_dir.exists()
+    staging = out_dir / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    final = out_dir / name
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
 
 
 def _join_session(result: dict[str, Any], session: Path, progress: Progress) -> None:

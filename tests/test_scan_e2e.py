@@ -75,11 +75,13 @@ def test_sample_findings_cite_the_legal_items(sample_result: dict) -> None:
     assert any(f["pack"] == "cn-npi-2021" for f in sample_result["findings"])
 
 
-def test_reproducible_scan_is_byte_identical(tmp_path: Path, sample_apk: Path) -> None:
+def test_reproducible_scan_is_byte_identical(tmp_path: Path, sample_apk: Path, monkeypatch) -> None:
     outputs = []
     for name in ("a", "b"):
-        out = tmp_path / name
-        assert main(["scan", "-q", str(sample_apk), "-o", str(out), "--reproducible", "--format", "json,html,sarif"]) == 0
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)  # same command line, different folders
+        assert main(["scan", "-q", str(sample_apk), "-o", "out", "--reproducible", "--format", "json,html,sarif"]) == 0
+        out = tmp_path / name / "out"
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()})
     assert outputs[0] == outputs[1]
     assert set(outputs[0]) == {"result.json", "report.html", "result.sarif"}

@@ -55,7 +55,7 @@ def count_at_or_above(result: dict, severity: str) -> int:
               help="Extra rule-pack folder or file (repeatable).")
 @click.option("--disable", "disabled", multiple=True, metavar="RULE", help="Disable a rule by id (repeatable).")
 @click.option("--deep", is_flag=True, help="Add smali around each call site using androguard's full analysis (slow).")
-@click.option("--wxid", help="WeChat user's wxid, to decrypt a PC-WeChat (V1MMWX) package.")
+@click.option("--wxid", help="Mini-program AppID (wx…) used to decrypt a PC-WeChat (V1MMWX) package.")
 @click.option("--subpackage", "subpackages", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Mini-program subpackage .wxapkg to scan with the main package (repeatable).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="never", show_default=True,
