@@ -1,0 +1,103 @@
+"""``piscan rules``: list, show, validate and test rule packs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
+
+
+@click.group(epilog=EXIT_CODES_HELP)
+def rules() -> None:
+    """List, show, validate and test rule packs (shipped packs plus your own)."""
+
+
+@rules.command("list")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra rule-pack folder or file (repeatable).")
+@click.option("--pack", "pack_id", help="Only the rules of this pack.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="en", show_default=True, help="Title language.")
+def list_rules(rules_dirs: tuple[Path, ...], pack_id: str | None, lang: str) -> int:
+    """One line per rule: id, pack, severity, kind (auto or manual) and title."""
+    from ..rules.loader import load_packs
+
+    ruleset = load_packs(extra_dirs=rules_dirs)
+    packs = [p for p in ruleset.packs if pack_id in (None, p.id)]
+    if pack_id and not packs:
+        raise UsageError(f"--pack {pack_id}: no such pack; valid: {', '.join(p.id for p in ruleset.packs)}")
+    for pack in packs:
+        for rule in pack.rules:
+            kind = "manual" if rule.manual else "auto"
+            click.echo(f"{rule.id}\t{pack.id}\t{rule.severity}\t{kind}\t{rule.title[lang]}")
+    return int(ExitCode.OK)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra rule-pack folder or file (repeatable).")
+def show(rule_id: str, rules_dirs: tuple[Path, ...]) -> int:
+    """Print one rule (metadata, legal references, match) as JSON."""
+    import difflib
+
+    from ..rules.loader import load_packs
+
+    ruleset = load_packs(extra_dirs=rules_dirs)
+    try:
+        rule = ruleset.rule(rule_id)
+    except KeyError:
+        ids = [r.id for p in ruleset.packs for r in p.rules]
+        close = difflib.get_close_matches(rule_id, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else " (see `piscan rules list`)"
+        raise UsageError(f"no rule {rule_id!r}{hint}") from None
+    click.echo(json.dumps(rule.to_json(), ensure_ascii=False, indent=2))
+    return int(ExitCode.OK)
+
+
+@rules.command("validate")
+@click.argument("directory", type=click.Path(path_type=Path))
+def validate(directory: Path) -> int:
+    """Check every pack in DIRECTORY against the schema; print every problem as file:line: key: message.
+
+    Exit 0 when all packs are valid, 2 otherwise.
+    """
+    from ..rules.loader import load_dir, pack_files, read_pack
+
+    problems = []
+    files = pack_files(directory)
+    if not files:
+        raise UsageError(f"no rule packs (*.yaml) in {directory}")
+    for path in files:
+        found, _ = read_pack(path)
+        problems.extend(found)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"piscan: {len(problems)} problem(s) in {len(files)} pack file(s)", err=True)
+        return int(ExitCode.USAGE)
+    ruleset = load_dir(directory)
+    click.echo(f"{len(files)} pack(s), {sum(len(p.rules) for p in ruleset.packs)} rule(s): valid")
+    return int(ExitCode.OK)
+
+
+@rules.command("test")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass.")
+def test(directory: Path, verbose: bool) -> int:
+    """Run the positive and negative cases of every rule in DIRECTORY.
+
+    Exit 0 when all pass, 1 when a case fails, 2 when a pack is invalid.
+    """
+    from ..rules.casetest import run_ruleset_cases
+    from ..rules.loader import load_dir
+
+    outcomes = run_ruleset_cases(load_dir(directory))
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        if verbose or not outcome.ok:
+            click.echo(outcome.line())
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    return int(ExitCode.FINDINGS) if failed else int(ExitCode.OK)

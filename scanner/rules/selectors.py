@@ -1,0 +1,532 @@
+"""The registered selectors of the rule language and the filters they apply to facts.
+
+A selector names one fact kind (``permission`` reads ``facts.permissions``, ``api`` reads
+``facts.api_calls``, ...), filters its items field by field, and turns every matching item into
+a :class:`Hit` (one evidence reference with its party, phase and evidence level). ``context``
+and ``policy`` are conditions on the case and on policy facts. The table :data:`SELECTORS` is a
+plain constant: selectors are data-driven functions, never code taken from a pack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+from ..pi import vocabulary
+from .categories import AppType
+
+#: evidence levels from weakest to strongest (docs/result-format.md, findings.evidence_level)
+EVIDENCE_LEVELS = ("declared", "in_code", "reachable_before_consent", "observed_runtime", "observed_traffic")
+
+#: filter operators accepted inside ``{field: {op: value}}``
+OPERATORS = (
+    "eq", "ne", "in", "not_in", "regex", "gt", "gte", "lt", "lte", "contains", "any_of", "all_of",
+    "none_of", "empty", "exists", "outside_necessary", "sensitive", "device_id", "pi_group",
+)
+#: operators whose value may name a rule parameter (``"$name"``)
+NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte")
+#: operators whose value is a list of PI-type ids (checked against rules/pi-types.yaml)
+SET_OPERATORS = ("in", "not_in", "any_of", "all_of", "none_of")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One piece of evidence: a fact reference with its responsible party, phase and level."""
+
+    kind: str
+    ref: str
+    level: str
+    party: tuple[tuple[str, Any], ...] | None = None
+    phase: str | None = None
+
+
+@dataclass
+class Context:
+    """What selectors read: the result, the case's app type, the rule's parameters."""
+
+    result: dict[str, Any]
+    app_type: AppType | None
+    params: dict[str, Any] = field(default_factory=dict)
+    #: selector name -> its prepared items (and derived indexes), shared by every rule of one evaluation
+    items: dict[str, Any] = field(default_factory=dict)
+
+    def items_of(self, name: str) -> list[dict[str, Any]]:
+        """The prepared items of one selector (computed once per result)."""
+        if name not in self.items:
+            self.items[name] = SELECTORS[name].items(self)
+        return self.items[name]
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """``result["facts"]`` (empty when absent)."""
+        return self.result.get("facts") or {}
+
+
+def party_tuple(kind: str, sdk_id: Any = None, sdk_name: Any = None, vendor: Any = None) -> tuple[tuple[str, Any], ...]:
+    """A hashable party record in the finding's key order."""
+    return (("kind", kind), ("sdk_id", sdk_id), ("sdk_name", sdk_name), ("vendor", vendor))
+
+
+def _party_from(owner: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    owner = owner or {}
+    kind = owner.get("kind") or "unknown"
+    if kind == "base_library":
+        # the WeChat base library is the platform itself, a third party to the mini-program maker
+        return party_tuple("third_party", None, "WeChat base library", "Tencent")
+    return party_tuple(kind, owner.get("sdk_id"), owner.get("sdk_name"), owner.get("vendor"))
+
+
+def _text(value: Any) -> Any:
+    """English text of a ``{zh, en}`` pair, else the value itself."""
+    if isinstance(value, dict):
+        return value.get("en") or value.get("zh")
+    return value
+
+
+# --- fact sources -----------------------------------------------------------------------------
+
+
+def _permissions(ctx: Context) -> list[dict[str, Any]]:
+    return list(ctx.facts.get("permissions") or [])
+
+
+def _api_calls(ctx: Context) -> list[dict[str, Any]]:
+    return [{**c, "caller_class": (c.get("caller") or {}).get("class"), "_party": _party_from(c.get("owner"))}
+            for c in ctx.facts.get("api_calls") or []]
+
+
+def _sdks(ctx: Context) -> list[dict[str, Any]]:
+    return list(ctx.facts.get("sdks") or [])
+
+
+def _components(ctx: Context) -> list[dict[str, Any]]:
+    rows = []
+    for comp in ctx.facts.get("components") or []:
+        filters = comp.get("intent_filters") or []
+        actions = sorted({a for f in filters for a in f.get("actions") or []})
+        categories = sorted({c for f in filters for c in f.get("categories") or []})
+        rows.append({**comp, "actions": actions, "categories": categories})
+    return rows
+
+
+def _manifest(ctx: Context) -> list[dict[str, Any]]:
+    manifest = ctx.facts.get("manifest")
+    if not manifest:
+        return []
+    nsc = manifest.get("network_security_config") or {}
+    return [{**manifest, "cleartext_permitted_domains": list(nsc.get("cleartext_permitted_domains") or []),
+             "base_cleartext_permitted": nsc.get("base_cleartext_permitted"),
+             "user_certs_trusted": nsc.get("user_certs_trusted")}]
+
+
+def _endpoints(ctx: Context) -> list[dict[str, Any]]:
+    return list(ctx.facts.get("endpoints") or [])
+
+
+def _observations(ctx: Context) -> list[dict[str, Any]]:
+    traffic = ctx.facts.get("traffic") or {}
+    rows = []
+    for obs in traffic.get("observations") or []:
+        matches = obs.get("matches") or []
+        rows.append({**obs, "pi_types": sorted({m["pi_type"] for m in matches}),
+                     "encodings": sorted({m.get("encoding") for m in matches if m.get("encoding")}),
+                     "_party": _party_from(obs.get("party"))})
+    return rows
+
+
+def _frequency(ctx: Context) -> list[dict[str, Any]]:
+    traffic = ctx.facts.get("traffic") or {}
+    return list(traffic.get("frequency") or [])
+
+
+def _miniprogram(ctx: Context) -> dict[str, Any] | None:
+    return ctx.facts.get("miniprogram")
+
+
+def api_name(api: str) -> str:
+    """``wx.getLocation`` / ``uni.getLocation`` / ``getLocation`` -> ``getLocation``."""
+    return api.rsplit(".", 1)[-1]
+
+
+def _mp_api_uses(ctx: Context) -> list[dict[str, Any]]:
+    mp = _miniprogram(ctx) or {}
+    return [{**u, "api_name": api_name(u.get("api") or "")} for u in mp.get("api_uses") or []]
+
+
+def _mp_buttons(ctx: Context) -> list[dict[str, Any]]:
+    mp = _miniprogram(ctx) or {}
+    return list(mp.get("buttons") or [])
+
+
+def _mp_config(ctx: Context) -> list[dict[str, Any]]:
+    mp = _miniprogram(ctx)
+    if mp is None:
+        return []
+    handling = (mp.get("privacy_handling") or {}).get("apis") or []
+    return [{
+        "app_id": mp.get("app_id"),
+        "use_privacy_check": mp.get("use_privacy_check"),
+        "required_private_infos": list(mp.get("required_private_infos") or []),
+        "permission_scopes": sorted(s.get("scope") for s in mp.get("permission_scopes") or []),
+        "privacy_handling_apis": sorted({api_name(h.get("api") or "") for h in handling}),
+        "plugins": sorted(p.get("name") for p in mp.get("plugins") or []),
+        "request_domains": sorted({d.get("host") for d in mp.get("request_domains") or []}),
+    }]
+
+
+def _mp_scopes(ctx: Context) -> list[dict[str, Any]]:
+    mp = _miniprogram(ctx) or {}
+    return [{"scope": s.get("scope"), "desc": s.get("desc")} for s in mp.get("permission_scopes") or []]
+
+
+def _mp_declared(ctx: Context) -> list[dict[str, Any]]:
+    mp = _miniprogram(ctx) or {}
+    return [{"name": name} for name in mp.get("required_private_infos") or []]
+
+
+def _policy(ctx: Context) -> list[dict[str, Any]]:
+    policy = ctx.facts.get("policy")
+    return [policy] if isinstance(policy, dict) else []
+
+
+def _context(ctx: Context) -> list[dict[str, Any]]:
+    case = ctx.result.get("case") or {}
+    app = ctx.result.get("app") or {}
+    category = case.get("category")
+    return [{
+        "category": category.get("id") if category else None,
+        "no_pi_needed": ctx.app_type.no_pi_needed if ctx.app_type else None,
+        "platform": app.get("platform"),
+        "target_sdk": app.get("target_sdk"),
+        "min_sdk": app.get("min_sdk"),
+        "case_id": case.get("case_id"),
+        "complete": ctx.result.get("complete"),
+        "limitation_kinds": sorted({lim.get("kind") for lim in ctx.result.get("limitations") or []}),
+        "fact_sections": sorted(ctx.facts),
+    }]
+
+
+# --- hits -------------------------------------------------------------------------------------
+
+FIRST_PARTY = party_tuple("first_party")
+
+
+def _hit_declared(kind: str) -> Callable[[dict[str, Any], Context], list[Hit]]:
+    def hit(item: dict[str, Any], ctx: Context) -> list[Hit]:
+        return [Hit(kind, item["id"], "declared")]
+
+    return hit
+
+
+def _hit_api(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    level = "reachable_before_consent" if item.get("reachable_before_ui") is True else "in_code"
+    return [Hit("api_call", item["id"], level, item["_party"])]
+
+
+def _hit_sdk(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("sdk", item["id"], "in_code", party_tuple("sdk", item.get("sdk_id"), _text(item.get("name")), _text(item.get("vendor"))))]
+
+
+def _hit_endpoint(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("endpoint", item["id"], "in_code")]
+
+
+def _hit_observation(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("observation", item["id"], "observed_traffic", item["_party"], item.get("phase"))]
+
+
+def _hit_frequency(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    # a frequency row has no id of its own: its evidence is the observations it counts
+    index: dict[tuple[Any, Any], list[dict[str, Any]]] | None = ctx.items.get("index:traffic-by-host-phase")
+    if index is None:
+        index = {}
+        for obs in ctx.items_of("traffic"):
+            index.setdefault((obs.get("host"), obs.get("phase")), []).append(obs)
+        ctx.items["index:traffic-by-host-phase"] = index
+    hits = []
+    for obs in index.get((item.get("host"), item.get("phase")), []):
+        if item.get("pi_type") in obs["pi_types"]:
+            hits.extend(_hit_observation(obs, ctx))
+    return hits
+
+
+def _hit_mp_api(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("miniprogram_api", item["id"], "in_code", _party_from(item.get("owner")))]
+
+
+def _hit_mp_button(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("miniprogram_api", item["id"], "in_code", FIRST_PARTY)]
+
+
+def _hit_mp_config(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("miniprogram_config", "miniprogram:app.json", "declared", FIRST_PARTY)]
+
+
+def _hit_mp_scope(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("miniprogram_config", f"miniprogram:permission:{item['scope']}", "declared", FIRST_PARTY)]
+
+
+def _hit_mp_declared(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("miniprogram_config", f"miniprogram:requiredPrivateInfos:{item['name']}", "declared", FIRST_PARTY)]
+
+
+def _hit_policy(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    return [Hit("policy", str(item.get("id") or "policy"), "declared", FIRST_PARTY)]
+
+
+@dataclass(frozen=True)
+class SelectorSpec:
+    """A selector: its fact source, the fields it can filter on, and how items become evidence."""
+
+    name: str
+    source: str
+    fields: tuple[str, ...]
+    items: Callable[[Context], list[dict[str, Any]]]
+    hits: Callable[[dict[str, Any], Context], list[Hit]] | None
+    doc: str
+
+
+SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
+    SelectorSpec("permission", "facts.permissions",
+                 ("name", "protection_level", "pi_types", "group", "dangerous_since", "max_sdk_version", "applies", "declared_as", "known"),
+                 _permissions, _hit_declared("permission"), "declared permissions"),
+    SelectorSpec("api", "facts.api_calls",
+                 ("api_id", "api", "access", "pi_types", "permission", "caller.class", "caller.method", "caller_class", "dex",
+                  "argument", "owner.kind", "owner.sdk_id", "owner.vendor", "reachable_before_ui", "reach_entry"),
+                 _api_calls, _hit_api, "sensitive API call sites"),
+    SelectorSpec("sdk", "facts.sdks",
+                 ("sdk_id", "category", "confidence", "pi_types", "class_count", "seen_in_traffic", "privacy_policy_url"),
+                 _sdks, _hit_sdk, "third-party SDKs found in the code"),
+    SelectorSpec("component", "facts.components",
+                 ("kind", "name", "exported", "exported_reason", "enabled", "permission", "authorities", "runs_before_ui",
+                  "before_ui_reason", "actions", "categories"),
+                 _components, _hit_declared("component"), "manifest components (actions/categories flattened from intent filters)"),
+    SelectorSpec("manifest", "facts.manifest",
+                 ("debuggable", "allow_backup", "uses_cleartext_traffic", "query_all_packages", "launcher_activities",
+                  "cleartext_permitted_domains", "base_cleartext_permitted", "user_certs_trusted"),
+                 _manifest, _hit_declared("manifest"), "application-level manifest flags"),
+    SelectorSpec("endpoint", "facts.endpoints", ("kind", "value", "host", "cleartext"), _endpoints, _hit_endpoint,
+                 "URLs, hosts and e-mail addresses found in the package"),
+    SelectorSpec("traffic", "facts.traffic.observations",
+                 ("phase", "method", "scheme", "host", "port", "party.kind", "party.sdk_id", "party.vendor", "pi_types",
+                  "encodings", "cleartext", "opaque", "truncated"),
+                 _observations, _hit_observation, "requests observed through the proxy (pi_types from matches)"),
+    SelectorSpec("frequency", "facts.traffic.frequency", ("pi_type", "host", "phase", "count", "min_interval_s"),
+                 _frequency, _hit_frequency, "repeated uploads of one PI type to one host in one phase"),
+    SelectorSpec("miniprogram_api", "facts.miniprogram.api_uses",
+                 ("api", "api_name", "pi_types", "file", "function", "owner.kind", "owner.sdk_id"),
+                 _mp_api_uses, _hit_mp_api, "mini-program JS API uses (api_name without the wx./uni. prefix)"),
+    SelectorSpec("miniprogram_button", "facts.miniprogram.buttons", ("open_type", "pi_types", "file"),
+                 _mp_buttons, _hit_mp_button, "WXML buttons with an open-type that yields PI"),
+    SelectorSpec("miniprogram_config", "facts.miniprogram",
+                 ("app_id", "use_privacy_check", "required_private_infos", "permission_scopes", "privacy_handling_apis",
+                  "plugins", "request_domains"),
+                 _mp_config, _hit_mp_config, "app.json-level mini-program configuration"),
+    SelectorSpec("miniprogram_scope", "facts.miniprogram.permission_scopes", ("scope", "desc"),
+                 _mp_scopes, _hit_mp_scope, "app.json permission scopes with their desc"),
+    SelectorSpec("miniprogram_declared", "facts.miniprogram.required_private_infos", ("name",),
+                 _mp_declared, _hit_mp_declared, "APIs listed in requiredPrivateInfos"),
+    SelectorSpec("policy", "facts.policy",
+                 ("pi_types", "sdks", "has_policy", "lists_sdks", "language", "retention_stated", "withdrawal_described",
+                  "complaint_channel", "cancellation_described"),
+                 _policy, _hit_policy, "privacy-policy statements (not collected yet: never matches without facts.policy)"),
+    SelectorSpec("context", "case, app",
+                 ("category", "no_pi_needed", "platform", "target_sdk", "min_sdk", "case_id", "complete", "limitation_kinds",
+                  "fact_sections"),
+                 _context, None, "a condition on the case and the app (adds no evidence)"),
+)}
+
+COMBINATORS = ("all", "any", "not")
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def get_field(item: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` (``owner.kind``) in ``item``, or ``None``."""
+    value: Any = item
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+@lru_cache(maxsize=512)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _param(value: Any, ctx: Context) -> Any:
+    if isinstance(value, str) and value.startswith("$"):
+        return ctx.params[value[1:]]
+    return value
+
+
+def _fact_values(ref: dict[str, Any], ctx: Context) -> list[Any]:
+    """Values named by ``{fact: "miniprogram.api_uses[].api"}`` (a path into facts; lists are flattened)."""
+    values: list[Any] = [ctx.facts]
+    for part in ref["fact"].split("."):
+        key = part[:-2] if part.endswith("[]") else part
+        nxt: list[Any] = []
+        for value in values:
+            if isinstance(value, dict):
+                got = value.get(key)
+                if key == "api_name" and "api" in value:
+                    got = api_name(value["api"] or "")
+                if got is None:
+                    continue
+                if isinstance(got, list):
+                    nxt.extend(got)
+                else:
+                    nxt.append(got)
+        values = nxt
+    return [api_name(v) if isinstance(v, str) and ref.get("strip_prefix") else v for v in values]
+
+
+def _set(value: Any, ctx: Context) -> set[Any]:
+    if isinstance(value, dict) and "fact" in value:
+        return set(_fact_values(value, ctx))
+    return set(value or [])
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _compile_op(op: str, arg: Any, ctx: Context) -> Callable[[Any], bool]:
+    """A predicate over a field value for one operator; sets and parameters are resolved once."""
+    vocab = vocabulary()
+    if op == "eq":
+        return lambda v: v == arg
+    if op == "ne":
+        return lambda v: v != arg
+    if op in ("in", "not_in", "any_of", "all_of", "none_of"):
+        wanted = frozenset(_set(arg, ctx))
+        if op == "in":
+            return lambda v: v in wanted
+        if op == "not_in":
+            return lambda v: v not in wanted
+        if op == "any_of":
+            return lambda v: not wanted.isdisjoint(_as_list(v))
+        if op == "all_of":
+            return lambda v: wanted <= set(_as_list(v))
+        return lambda v: wanted.isdisjoint(_as_list(v))
+    if op == "regex":
+        pattern = _regex(arg)
+        return lambda v: isinstance(v, str) and pattern.search(v) is not None
+    if op in NUMERIC_OPERATORS:
+        limit = _param(arg, ctx)
+        compare = {"gt": lambda v: v > limit, "gte": lambda v: v >= limit,
+                   "lt": lambda v: v < limit, "lte": lambda v: v <= limit}[op]
+        return lambda v: _numeric(v) and compare(v)
+    if op == "contains":
+        return lambda v: arg in _as_list(v)
+    if op == "empty":
+        want = bool(arg)
+        return lambda v: (v is None or v == "" or v == []) == want
+    if op == "exists":
+        want = bool(arg)
+        return lambda v: (v is not None) == want
+    if op == "outside_necessary":
+        # "not necessary for the case's app type": never true when no --category was given
+        if ctx.app_type is None:
+            return lambda v: False
+        ignored = set(arg.get("ignore") or []) if isinstance(arg, dict) else set()
+        allowed = ctx.app_type.necessary_pi_types | ignored
+        want = True if isinstance(arg, dict) else bool(arg)
+        return lambda v: bool(set(_as_list(v)) - allowed) == want
+    if op in ("sensitive", "device_id"):
+        flagged = frozenset(t.id for t in vocab.types.values() if getattr(t, op))
+        want = bool(arg)
+        return lambda v: (not flagged.isdisjoint(_as_list(v))) == want
+    if op == "pi_group":
+        groups = set(_as_list(arg))
+        members = frozenset(t.id for t in vocab.types.values() if t.group in groups)
+        return lambda v: not members.isdisjoint(_as_list(v))
+    raise KeyError(op)
+
+
+def compile_condition(cond: Any, ctx: Context) -> Callable[[Any], bool]:
+    """A predicate for one field filter (scalar = equality, list = ``in``, mapping = all operators)."""
+    if isinstance(cond, dict):
+        preds = [_compile_op(op, arg, ctx) for op, arg in cond.items()]
+        if len(preds) == 1:
+            return preds[0]
+        return lambda v: all(p(v) for p in preds)
+    if isinstance(cond, list):
+        options = list(cond)
+        return lambda v: v in options
+    expected = _param(cond, ctx)
+    return lambda v: v == expected
+
+
+def condition_holds(cond: Any, value: Any, ctx: Context) -> bool:
+    """Whether a field's value satisfies a filter."""
+    return compile_condition(cond, ctx)(value)
+
+
+def _getter(dotted: str) -> Callable[[dict[str, Any]], Any]:
+    if "." not in dotted:
+        return lambda item: item.get(dotted)
+    return lambda item: get_field(item, dotted)
+
+
+def select(name: str, filters: dict[str, Any], ctx: Context) -> list[Hit] | None:
+    """Evaluate one selector: the hits of the matching items, or ``None`` when nothing matches."""
+    spec = SELECTORS[name]
+    checks = [(_getter(f), compile_condition(c, ctx)) for f, c in filters.items()]
+    matched = [item for item in ctx.items_of(name) if all(pred(get(item)) for get, pred in checks)]
+    if not matched:
+        return None
+    if spec.hits is None:
+        return []
+    hits: list[Hit] = []
+    for item in matched:
+        hits.extend(spec.hits(item, ctx))
+    return hits if hits else None
+
+
+def evaluate_match(node: dict[str, Any], ctx: Context) -> list[Hit] | None:
+    """Evaluate a ``match`` node (``all`` / ``any`` / ``not`` / a selector); ``None`` means no match."""
+    ((key, body),) = node.items()
+    if key == "all":
+        hits: list[Hit] = []
+        for child in body:
+            got = evaluate_match(child, ctx)
+            if got is None:
+                return None
+            hits.extend(got)
+        return hits
+    if key == "any":
+        found: list[Hit] | None = None
+        for child in body:
+            got = evaluate_match(child, ctx)
+            if got is not None:
+                found = (found or []) + got
+        return found
+    if key == "not":
+        return [] if evaluate_match(body, ctx) is None else None
+    return select(key, body or {}, ctx)
+
+
+def iter_selectors(node: Any) -> Iterable[tuple[str, Any]]:
+    """Every ``(selector, filters)`` pair inside a match node (for docs and checks)."""
+    if not isinstance(node, dict):
+        return
+    for key, body in node.items():
+        if key in ("all", "any"):
+            for child in body or []:
+                yield from iter_selectors(child)
+        elif key == "not":
+            yield from iter_selectors(body)
+        else:
+            yield key, body
