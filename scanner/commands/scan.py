@@ -31,12 +31,6 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return tuple(formats)
 
 
-def count_at_or_above(result: dict, severity: str) -> int:
-    """Number of findings whose severity is at or above ``severity``."""
-    floor = SEVERITIES.index(severity)
-    return sum(1 for f in result["findings"] if SEVERITIES.index(f["severity"]) >= floor)
-
-
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("piscan-out"),
@@ -73,6 +67,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     Files are written only when the scan succeeds.
     """
     from ..report import render
+    from ..rules.engine import fails
     from ..scan import ScanOptions, run_scan
 
     wanted = parse_formats(formats)
@@ -96,7 +91,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     if strict and not result["complete"]:
         click.echo("piscan: result is incomplete (see limitations) and --strict was given", err=True)
         return int(ExitCode.INPUT)
-    if fail_on != "never" and count_at_or_above(result, fail_on):
+    if fails(result, fail_on):
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
 
