@@ -58,6 +58,7 @@ class ApkInput:
     apk: APK = field(repr=False, compare=False)
     entries: tuple[str, ...] = field(repr=False)
     note: str | None = None
+    _names: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def read(self, name: str) -> bytes:
         """Bytes of one zip entry of the APK; ``InputError`` when it is absent or unreadable."""
@@ -68,15 +69,10 @@ class ApkInput:
 
     def has(self, name: str) -> bool:
         """Whether the APK has a zip entry of this exact name."""
-        return name in self._entry_set
+        return name in self._names
 
-    @property
-    def _entry_set(self) -> frozenset[str]:
-        cached = self.__dict__.get("_entry_set_cache")
-        if cached is None:
-            cached = frozenset(self.entries)
-            object.__setattr__(self, "_entry_set_cache", cached)
-        return cached
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", frozenset(self.entries))
 
 
 def _reason(exc: BaseException) -> str:
@@ -108,7 +104,7 @@ def _zip_names(path: Path, data: bytes | None = None) -> list[str]:
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", label) from None
     if size == 0:
-        raise InputError("empty file, not an APK", label)
+        raise InputError("empty file, not a zip archive, so not an APK", label)
     try:
         source: Any = io.BytesIO(data) if data is not None else path
         with zipfile.ZipFile(source) as archive:

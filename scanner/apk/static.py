@@ -1,0 +1,275 @@
+"""Collect an APK's static, non-code facts: identity, signing, permissions, components, manifest
+flags and endpoints in resources and assets.
+
+:func:`collect_static` is what ``piscan scan`` calls after :func:`scanner.apk.archive.open_apk`.
+It never parses DEX: code facts (and DEX-string endpoints, via
+:func:`scanner.apk.endpoints.extract_endpoints`) are collected separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Iterator
+
+from ..errors import InputError
+from ..result import Limitation
+from .archive import ApkInput
+from .certs import collect_signing
+from .endpoints import extract_endpoints
+from .labels import ResourceTable
+from .manifest import Manifest, parse_manifest, parse_network_security_config
+from .permissions import CATALOGUE_ID, PermissionCatalogue, load_catalogue, permission_facts
+
+#: endpoint scan caps: an asset larger than this is not searched (a limitation says so)
+ASSET_CAP = 4 << 20
+ASSETS_TOTAL_CAP = 64 << 20
+_BINARY_EXT = frozenset("""
+png jpg jpeg gif webp bmp ico mp3 mp4 ogg wav m4a aac amr flac mkv webm avi 3gp ttf otf woff woff2
+so dex jar apk zip gz bz2 xz 7z rar tar arsc bin dat db sqlite realm pb tflite model mnn onnx pkm
+ktx astc etc1 atlas fnt ser class keystore bks jks p12 pfx cer der crt
+""".split())
+_URL_MARK = (b"://", "://".encode("utf-16-le"))
+_NS_MARK = (b"schemas.android.com/", "schemas.android.com/".encode("utf-16-le"))
+#: frameworks and shells whose Application class is not the app maker's own code
+_NOT_FIRST_PARTY = ("android.", "androidx.", "com.android.", "com.google.", "java.", "javax.", "kotlin.",
+                    "dalvik.", "com.stub.", "com.secneo.", "com.secshell.", "com.tencent.StubShell",
+                    "com.tencent.tinker.", "com.tencent.bugly.", "io.dcloud.", "com.baidu.protect.",
+                    "com.shell.", "com.ali.mobisecenginesdk.", "com.bangcle.")
+
+
+@dataclass(frozen=True)
+class EntryPoints:
+    """Classes whose code runs before any UI: the Application subclass, every enabled
+    ContentProvider, and receivers of boot / unlock / package broadcasts (dotted names)."""
+
+    application: str | None
+    providers: tuple[str, ...]
+    boot_receivers: tuple[str, ...]
+
+    def classes(self) -> list[str]:
+        """Every entry-point class, application first, then providers, then receivers."""
+        head = [self.application] if self.application else []
+        return head + list(self.providers) + list(self.boot_receivers)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict (for debugging and tests)."""
+        return {"application": self.application, "providers": list(self.providers),
+                "boot_receivers": list(self.boot_receivers)}
+
+
+@dataclass(frozen=True)
+class StaticFacts:
+    """What :func:`collect_static` found: the ``app`` block, fact sections and limitations."""
+
+    app: dict[str, Any]
+    sections: dict[str, Any]
+    limitations: list[Limitation] = field(default_factory=list)
+    entry_points: EntryPoints = EntryPoints(None, (), ())
+    #: data packs used, as keyword arguments for :func:`scanner.result.add_pack`
+    packs: list[dict[str, str]] = field(default_factory=list)
+
+
+def first_party_prefixes(package: str, application_class: str | None) -> list[str]:
+    """The app's own package prefixes: the package, plus the Application class's package when it
+    lies outside it and is not a framework, hot-fix or packer shell class (sorted)."""
+    prefixes = {package} if package else set()
+    if application_class and "." in application_class:
+        owner = application_class.rsplit(".", 1)[0]
+        inside = any(owner == p or owner.startswith(p + ".") for p in prefixes)
+        if not inside and owner.count(".") >= 1 and not application_class.startswith(_NOT_FIRST_PARTY):
+            prefixes.add(owner)
+    return sorted(prefixes)
+
+
+def _app_block(apk: ApkInput, manifest: Manifest, resources: ResourceTable) -> dict[str, Any]:
+    ref = manifest.label_ref or manifest.launcher_label_ref  # Android falls back to the launcher's label
+    label = resources.label(ref) if ref else {"default": None, "zh-CN": None}
+    return {
+        "platform": "android",
+        "package": manifest.package or None,
+        "label": label,
+        "version_name": manifest.version_name,
+        "version_code": manifest.version_code,
+        "min_sdk": manifest.sdk.min_sdk,
+        "target_sdk": manifest.sdk.target_sdk,
+        "compile_sdk": manifest.sdk.compile_sdk,
+        "max_sdk": manifest.sdk.max_sdk,
+        "application_class": manifest.application_class,
+        "first_party_prefixes": first_party_prefixes(manifest.package, manifest.application_class),
+        "input_note": apk.note,
+    }
+
+
+def _native_libs(entries: tuple[str, ...]) -> dict[str, list[str]]:
+    libs: dict[str, set[str]] = {}
+    for name in entries:
+        parts = name.split("/")
+        if len(parts) == 3 and parts[0] == "lib" and parts[2].endswith(".so"):
+            libs.setdefault(parts[1], set()).add(parts[2])
+    return {abi: sorted(names) for abi, names in sorted(libs.items())}
+
+
+def _decode_xml(data: bytes) -> Any | None:
+    from androguard.core.axml import AXMLPrinter
+
+    try:
+        printer = AXMLPrinter(data)
+        return printer.get_xml_obj() if printer.is_valid() else None
+    except Exception:  # not binary XML or damaged
+        return None
+
+
+def _network_security_config(
+    apk: ApkInput, manifest: Manifest, resources: ResourceTable, limitations: list[Limitation]
+) -> dict[str, Any] | None:
+    ref = manifest.network_security_config
+    if not ref:
+        return None
+    file = resources.resolve(ref)
+    if not file or not apk.has(file):
+        limitations.append(Limitation("entry_unreadable", f"network security config {ref} could not be resolved", "manifest"))
+        return None
+    data = _read_or_note(apk, file, limitations)
+    root = _decode_xml(data) if data is not None else None
+    if root is None:
+        limitations.append(Limitation("entry_unreadable", f"network security config {file} is not valid binary XML", file))
+        return None
+    return parse_network_security_config(root, file, manifest.sdk.effective_target, manifest.debuggable)
+
+
+def _manifest_section(
+    apk: ApkInput, manifest: Manifest, resources: ResourceTable, limitations: list[Limitation]
+) -> dict[str, Any]:
+    explicit = manifest.uses_cleartext_traffic
+    return {
+        "id": "manifest",
+        "debuggable": manifest.debuggable,
+        "allow_backup": manifest.allow_backup,
+        "uses_cleartext_traffic": explicit if explicit is not None else manifest.sdk.effective_target < 28,
+        "uses_cleartext_traffic_explicit": explicit is not None,
+        "network_security_config": _network_security_config(apk, manifest, resources, limitations),
+        "queries": manifest.queries,
+        "query_all_packages": any(u.name == "android.permission.QUERY_ALL_PACKAGES" for u in manifest.uses_permissions),
+        "meta_data": [{"name": k, "value": v} for k, v in manifest.meta_data],
+        "native_libs": _native_libs(apk.entries),
+        "launcher_activities": list(manifest.launcher_activities),
+    }
+
+
+def _xml_strings(root: Any) -> Iterator[str]:
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        yield from el.attrib.values()
+        if el.text and el.text.strip():
+            yield el.text
+
+
+def _read_or_note(apk: ApkInput, name: str, limitations: list[Limitation] | None) -> bytes | None:
+    """An entry's bytes, or ``None`` (and an ``entry_unreadable`` limitation) when it is damaged."""
+    try:
+        return apk.read(name)
+    except InputError as exc:
+        if limitations is not None:
+            limitations.append(Limitation("entry_unreadable", exc.message, name))
+        return None
+
+
+def _has_url(data: bytes) -> bool:
+    """Whether binary XML holds a URL besides the Android XML namespace every layout carries."""
+    urls = sum(data.count(mark) for mark in _URL_MARK)
+    return urls > sum(data.count(mark) for mark in _NS_MARK)
+
+
+def _looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def endpoint_sources(
+    apk: ApkInput, resources: ResourceTable, limitations: list[Limitation] | None = None
+) -> list[tuple[str, str, list[str]]]:
+    """``(file, kind, strings)`` sources for endpoint extraction from resources and assets.
+
+    Resources: the ``resources.arsc`` string pool and every decoded ``res/**.xml`` and text
+    ``res/raw`` file. Assets: text files under ``assets/`` up to :data:`ASSET_CAP` each (larger
+    ones are skipped and reported in ``limitations`` when given).
+    """
+    sources: list[tuple[str, str, list[str]]] = []
+    strings = resources.strings()
+    if strings:
+        sources.append(("resources.arsc", "resource", strings))
+    total = 0
+    for name in apk.entries:
+        path = PurePosixPath(name)
+        ext = path.suffix.lower().lstrip(".")
+        if name.startswith("res/") and ext == "xml":
+            data = _read_or_note(apk, name, limitations)
+            if data is None:
+                continue
+            # layouts and drawables rarely hold endpoints: decode them only when a URL is visible
+            if not name.startswith("res/xml") and not _has_url(data):
+                continue
+            root = _decode_xml(data)
+            if root is not None:
+                sources.append((name, "resource", list(_xml_strings(root))))
+            continue
+        is_raw = name.startswith("res/raw/")
+        if not (is_raw or name.startswith("assets/")) or ext in _BINARY_EXT or name.endswith("/"):
+            continue
+        if total >= ASSETS_TOTAL_CAP:
+            if limitations is not None:
+                limitations.append(Limitation(
+                    "not_collected", f"{name} not searched for endpoints: the {ASSETS_TOTAL_CAP >> 20} MiB total cap was reached", name))
+            continue
+        data = _read_or_note(apk, name, limitations)
+        if data is None or _looks_binary(data):
+            continue
+        if len(data) > ASSET_CAP:
+            if limitations is not None:
+                limitations.append(Limitation(
+                    "not_collected", f"only the first {ASSET_CAP >> 20} MiB of {name} ({len(data)} bytes) were searched for endpoints", name))
+            data = data[:ASSET_CAP]
+        total += len(data)
+        text = data.decode("utf-8", errors="replace")
+        sources.append((name, "resource" if is_raw else "asset", text.splitlines()))
+    return sources
+
+
+def _entry_points(manifest: Manifest) -> EntryPoints:
+    providers = sorted(c.name for c in manifest.components if c.before_ui_reason == "provider")
+    receivers = sorted(c.name for c in manifest.components if c.before_ui_reason == "boot_receiver")
+    application = manifest.application_class if manifest.app_enabled else None
+    return EntryPoints(application=application, providers=tuple(providers), boot_receivers=tuple(receivers))
+
+
+def collect_static(apk: ApkInput, catalogue: PermissionCatalogue | None = None) -> StaticFacts:
+    """Collect every static non-code fact of an opened APK (see the module docstring)."""
+    limitations: list[Limitation] = []
+    resources = ResourceTable(apk.apk)
+    root = apk.apk.get_android_manifest_xml()
+    manifest = parse_manifest(root, resources)
+    for ref in manifest.unresolved:
+        limitations.append(Limitation("entry_unreadable", f"unresolved resource reference {ref}", "AndroidManifest.xml"))
+
+    signing, sign_limits = collect_signing(apk.apk)
+    limitations.extend(sign_limits)
+    catalogue = catalogue or load_catalogue()
+    sections: dict[str, Any] = {
+        "signing": signing,
+        "permissions": permission_facts(list(manifest.uses_permissions), manifest.sdk.effective_target, catalogue),
+        "custom_permissions": [
+            {"id": f"customperm:{name}", "name": name, "protection_level": level}
+            for name, level in manifest.custom_permissions
+        ],
+        "components": [c.to_json() for c in manifest.components],
+        "manifest": _manifest_section(apk, manifest, resources, limitations),
+        "endpoints": extract_endpoints(endpoint_sources(apk, resources, limitations)),
+    }
+    return StaticFacts(
+        app=_app_block(apk, manifest, resources),
+        sections=sections,
+        limitations=sorted(set(limitations), key=lambda lim: (lim.kind, lim.where or "", lim.detail)),
+        entry_points=_entry_points(manifest),
+        packs=[{"pack_id": CATALOGUE_ID, "kind": "catalogue", "version": catalogue.version, "sha256": catalogue.sha256}],
+    )
