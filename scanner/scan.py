@@ -119,6 +119,8 @@ def _scan_android(options: ScanOptions, category: dict[str, Any] | None) -> dict
     result["app"] = static.app
     result["facts"].update(static.sections)
     _add_limitations(result, static.limitations)
+    for row in static.packs:
+        add_pack(result, **row)
 
     progress("indexing DEX code")
     index = load_dex_index(apk)
