@@ -1,0 +1,32 @@
+"""JSON renderer: the canonical ``result.json``, checked against the result schema first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..result import dumps, write_atomic
+from ..schema import validation_errors
+
+_SHOWN_ERRORS = 3
+
+
+def render_json(result: dict[str, Any]) -> str:
+    """The canonical serialisation; ``InputError`` listing the first schema violations if invalid."""
+    errors = validation_errors(result)
+    if errors:
+        more = f" (and {len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""
+        raise InputError(f"result does not match the result schema: {'; '.join(errors[:_SHOWN_ERRORS])}{more}")
+    return dumps(result)
+
+
+class JsonRenderer:
+    """Writes the canonical, schema-valid result JSON (``lang`` and ``unmask`` do not apply)."""
+
+    name = "json"
+    suffix = ".json"
+
+    def render(self, result: dict[str, Any], out: Path, *, lang: str, unmask: bool) -> None:
+        """Validate ``result`` and write it atomically to ``out``."""
+        write_atomic(out, render_json(result))
