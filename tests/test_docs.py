@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import REPO
+from scanner.testing.corpus import REPO
 from scanner.clidoc import render_cli_reference
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, apk_params, corpus_apks, corpus_edge_apks
+from scanner.testing.corpus import REPO, apk_params, corpus_apks, corpus_edge_apks
 from scanner.cli import main
 from scanner.schema import validation_errors
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, apk_params, corpus_edge_apks
+from scanner.testing.corpus import REPO, apk_params, corpus_edge_apks
 from scanner.apk.archive import ApkInput, open_apk
 from scanner.errors import InputError
 from scanner.hashing import digest_file

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import corpus_dir
+from scanner.testing.corpus import corpus_dir
 from scanner.apk.archive import open_apk
 from scanner.apk.certs import collect_signing, describe_certificate
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import apk_params, corpus_apks
+from scanner.testing.corpus import apk_params, corpus_apks
 from scanner.apk.archive import open_apk
 from scanner.apk.labels import ResourceTable
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from scanner.testing.corpus import REPO
 from scanner.apk.permissions import UsesPermission, load_catalogue, parse_catalogue, permission_facts
 from scanner.errors import UsageError
 from scanner.pi import vocabulary

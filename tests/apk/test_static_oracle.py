@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import apk_params, corpus_apks, corpus_edge_apks
+from scanner.testing.corpus import apk_params, corpus_apks, corpus_edge_apks
 from scanner.apk.archive import open_apk
 from scanner.apk.static import StaticFacts, collect_static
 from scanner.result import add_limitation, dumps, new_result

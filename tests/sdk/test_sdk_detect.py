@@ -21,7 +21,7 @@ from scanner.schema import result_schema
 from scanner.sdk.detect import MANY_CLASSES, MAX_VALUES_PER_KIND, SdkEvidence, detect_sdks, evidence_from_facts
 from scanner.sdk.pack import load_sdk_pack
 
-from conftest import apk_params, corpus_dir
+from scanner.testing.corpus import apk_params, corpus_dir
 
 #: per corpus APK: the SDKs of note (from corpus/SOURCES.md and the issue text)
 EXPECTED: dict[str, set[str]] = {
