@@ -20,7 +20,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import Limitation, SCHEMA_ID
+from ..result import SCHEMA_ID, Limitation
+from ..rules.findings import finding_id
 
 SEVERITY_ORDER = ("high", "medium", "low", "info")
 
@@ -40,12 +41,6 @@ _FIXED_TIME = "2026-11-28T19:40:00Z"
 def fake_sha256(seed: str) -> str:
     """A stable, realistic-looking sha256 hex digest derived from ``seed``."""
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()
-
-
-def finding_id(rule_id: str, refs: list[str]) -> str:
-    """``"F-"`` + the first 16 hex of sha256 over the rule id and the sorted evidence refs."""
-    text = "\n".join([rule_id, *sorted(refs)])
-    return "F-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def dotted_to_descriptor(class_name: str) -> str:
