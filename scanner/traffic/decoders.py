@@ -42,6 +42,7 @@ class Field:
     location: str
     text: str
     via: str = ""  #: "base64" when the text came out of a base64 value, else ""
+    aggregate: bool = False  #: a list's items joined for list detectors; profile matching skips it
 
 
 @dataclass
@@ -90,8 +91,7 @@ def _decode_body(out: Decoded, req: RequestData, body_cap: int) -> None:
         out.opaque, out.opaque_reason = True, str(exc)
         return
     out.truncated = out.truncated or cut
-    content_type = (req.header("content-type") or "").lower()
-    _decode_payload(out, "body", body, content_type, 0)
+    _decode_payload(out, "body", body, req.header("content-type") or "", 0)
 
 
 def decompress(data: bytes, encoding: str, cap: int) -> tuple[bytes, bool]:
@@ -139,8 +139,9 @@ def _brotli(data: bytes, cap: int) -> bytes:
 def _decode_payload(out: Decoded, loc: str, body: bytes, content_type: str, depth: int) -> None:
     """Decode a body or a nested part by content type, falling back to sniffing."""
     stripped = body.lstrip()
+    raw_type, content_type = content_type, content_type.lower()
     if "multipart/" in content_type:
-        _multipart(out, loc, body, content_type, depth)
+        _multipart(out, loc, body, raw_type, depth)
         return
     if "protobuf" in content_type or "proto" in content_type.split(";")[0]:
         fields = parse_protobuf(body)
@@ -212,7 +213,7 @@ def _json(out: Decoded, loc: str, data: bytes | str, depth: int) -> bool:
         return False
     if not isinstance(value, (dict, list)):
         return False
-    _walk_json(out, loc + ":$" if not loc.endswith("$") else loc, value, depth)
+    _walk_json(out, loc + ":$", value, depth)
     return True
 
 
@@ -234,7 +235,7 @@ def _walk_json(out: Decoded, path: str, value: object, depth: int) -> None:
         for index, item in enumerate(value):
             _walk_json(out, f"{path}[{index}]", item, depth)
         if len(strings) >= 3:
-            out.fields.append(Field(f"{path}[*]", ",".join(strings)))
+            out.fields.append(Field(f"{path}[*]", ",".join(strings), aggregate=True))
     elif isinstance(value, str):
         _add_text(out, path, value, depth + 1)
     elif value is not None and not isinstance(value, bool):
@@ -242,12 +243,12 @@ def _walk_json(out: Decoded, path: str, value: object, depth: int) -> None:
 
 
 def _add_text(out: Decoded, loc: str, text: str, depth: int, via: str = "") -> None:
-    """Add a text field, and what it decodes to (JSON, base64) when it does."""
+    """Add a text field, or what it decodes to (JSON) when it does; base64 values get both."""
+    stripped = text.strip()
+    if depth < _MAX_DEPTH and stripped[:1] in ("{", "[") and _json(out, loc, stripped, depth + 1):
+        return
     out.fields.append(Field(loc, text, via))
     if depth >= _MAX_DEPTH or len(text) < 2:
-        return
-    stripped = text.strip()
-    if stripped[:1] in ("{", "[") and _json(out, loc + ":$" if not loc.endswith("$") else loc, stripped, depth + 1):
         return
     if len(stripped) >= 16 and _B64_RE.match(stripped):
         decoded = _b64decode(stripped)

@@ -1,0 +1,179 @@
+"""``piscan proxy | mark | verify | device init | traffic analyze``: the traffic side of PIScan."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ExitCode, InputError, UsageError
+from ..hashing import digest_file
+from ..result import write_atomic
+
+DEFAULT_SESSION = "piscan-session"
+
+
+def _session_default() -> str:
+    return os.environ.get("PISCAN_SESSION") or DEFAULT_SESSION
+
+
+def mitmdump_path() -> Path:
+    """The mitmdump installed next to this Python (same environment as PIScan)."""
+    path = Path(sys.executable).parent / "mitmdump"
+    if not path.is_file():
+        raise UsageError(f"mitmdump not found at {path}; install mitmproxy>=11 into this Python environment")
+    return path
+
+
+@click.command()
+@click.option("--listen-host", default="0.0.0.0", show_default=True, help="Address the proxy listens on.")
+@click.option("--listen-port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Proxy port.")
+@click.option("--device", "device", type=click.Path(dir_okay=False), help="Device profile YAML (piscan device init).")
+@click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
+              type=click.Path(file_okay=False), help="Session directory to record into.")
+@click.option("--apk", type=click.Path(dir_okay=False), help="APK under test (first-party domains from its package).")
+@click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
+@click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
+def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
+          body_cap: int | None, mitmdump_args: tuple[str, ...]) -> int:
+    """Run mitmdump with the PIScan addon, recording into SESSION.
+
+    Extra arguments after `--` go to mitmdump unchanged (e.g. `-- --set confdir=~/.mitmproxy`).
+    Switch phases from a second terminal with `piscan mark consent --session SESSION`.
+    """
+    from ..traffic import addon as addon_module
+    from ..traffic.party import apk_package
+    from ..traffic.profile import load_profile
+    from ..traffic.session import init_session
+
+    # validate here so that a bad input is one line, not a mitmdump start-up failure
+    profile = load_profile(device) if device else None
+    package = apk_package(apk) if apk else None
+    init_session(session, profile=profile, apk=apk, package=package)
+    argv = [str(mitmdump_path()), "--listen-host", listen_host, "--listen-port", str(listen_port),
+            "-s", str(Path(addon_module.__file__).resolve()),
+            "--set", f"piscan_session={Path(session).resolve()}"]
+    if device:
+        argv += ["--set", f"piscan_device={Path(device).resolve()}"]
+    if apk:
+        argv += ["--set", f"piscan_apk={Path(apk).resolve()}"]
+    if body_cap:
+        argv += ["--set", f"piscan_body_cap={body_cap}"]
+    argv += list(mitmdump_args)
+    click.echo(f"piscan: recording into {session}; proxy on {listen_host}:{listen_port}; Ctrl-C to stop", err=True)
+    child = subprocess.Popen(argv)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            # the terminal sent Ctrl-C to mitmdump too; let it write out its queue and exit
+            continue
+
+
+@click.command()
+@click.argument("name")
+@click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
+              type=click.Path(file_okay=False), help="Session directory of the running proxy.")
+def mark(name: str, session: str) -> int:
+    """Switch the session's phase: consent, refuse, background, foreground or a custom NAME."""
+    from ..traffic.phases import append_mark
+
+    record = append_mark(session, name)
+    click.echo(f"piscan: {record['time']} phase -> {record['phase']} (mark #{record['seq']})")
+    return 0
+
+
+@click.command()
+@click.argument("session", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(session: str, as_json: bool) -> int:
+    """Check the hash chains and the flows file of a proxy session (exit 3 if tampered)."""
+    from ..traffic.verify import verify_session
+
+    report = verify_session(session)
+    if as_json:
+        click.echo(json.dumps({
+            "ok": report.ok,
+            "chains": [c.to_json() for c in report.chains],
+            "flows": None if report.flows is None else report.flows.__dict__,
+        }, indent=2))
+    else:
+        for chain in report.chains:
+            state = "OK" if chain.ok else f"BROKEN: {chain.error}"
+            torn = "; last line incomplete (killed mid-write), ignored" if chain.torn_tail else ""
+            click.echo(f"{Path(chain.path).name}: {chain.records} records, chain {state}{torn}")
+        if report.flows is not None:
+            flows = report.flows
+            state = "OK" if flows.ok else f"UNREADABLE: {flows.error}"
+            torn = "; last flow incomplete (killed mid-write), ignored" if flows.torn_tail else ""
+            click.echo(f"{Path(flows.path).name}: {flows.flows} flows, {state}{torn}")
+    return int(ExitCode.OK) if report.ok else int(ExitCode.INPUT)
+
+
+@click.group()
+def device() -> None:
+    """Device profiles: the test phone's identifiers to look for in traffic."""
+
+
+@device.command("init")
+@click.argument("path", default="device-profile.yaml", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def device_init(path: str, force: bool) -> int:
+    """Write a commented device-profile template to PATH (default device-profile.yaml)."""
+    from ..traffic.profile import PROFILE_TEMPLATE
+
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; use --force to overwrite it")
+    write_atomic(target, PROFILE_TEMPLATE)
+    click.echo(f"piscan: wrote {target}; fill in the test phone's values")
+    return 0
+
+
+@click.group()
+def traffic() -> None:
+    """Analyse saved captures offline."""
+
+
+@traffic.command("analyze")
+@click.argument("capture", type=click.Path(dir_okay=False))
+@click.option("--device", type=click.Path(dir_okay=False), help="Device profile YAML.")
+@click.option("--apk", type=click.Path(dir_okay=False), help="APK under test (first-party domains).")
+@click.option("--marks", type=click.Path(dir_okay=False), help="A session's marks.jsonl to assign phases by time.")
+@click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write JSON here instead of stdout.")
+def analyze(capture: str, device: str | None, apk: str | None, marks: str | None, body_cap: int | None,
+            output: str | None) -> int:
+    """Observations, frequency and limitations for a .mitm or .har CAPTURE, as JSON."""
+    from ..traffic.analyze import Analyzer
+    from ..traffic.decoders import DEFAULT_BODY_CAP
+    from ..traffic.offline import analyze_capture, capture_facts
+    from ..traffic.party import PartyResolver, apk_package
+    from ..traffic.profile import load_profile
+    from ..traffic.store import read_chain
+
+    if not Path(capture).is_file():
+        raise InputError("no such capture", capture)
+    profile = load_profile(device) if device else None
+    resolver = PartyResolver(apk_package(apk) if apk else None)
+    mark_rows = read_chain(marks)[0] if marks else None
+    analyzer = Analyzer(profile, resolver, body_cap or DEFAULT_BODY_CAP)
+    facts, limitations = capture_facts(analyze_capture(capture, analyzer, mark_rows))
+    digest = digest_file(capture)
+    doc = {
+        "capture": {"name": Path(capture).name, "size": digest["size"], "sha256": digest["sha256"]},
+        "device_profile_sha256": profile.sha256 if profile else None,
+        "complete": not limitations,
+        "limitations": [lim.to_json() for lim in limitations],
+        "traffic": facts,
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if output:
+        write_atomic(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+    return 0

@@ -1,0 +1,215 @@
+"""Offline analysis: saved captures (.mitm, .har) and recorded sessions -> ``facts.traffic``.
+
+``analyze_capture`` runs the same :class:`Analyzer` as the live addon over a capture;
+``session_facts`` reads a session recorded by the addon (its chained observations are the
+evidence) for ``piscan scan APP.apk --session DIR``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import InputError
+from ..result import Limitation
+from .analyze import Analyzer
+from .frequency import frequency
+from .observation import Observation, RequestData
+from .party import PartyResolver
+from .phases import PhaseTimeline
+from .session import FLOWS_FILE, MARKS_FILE, OBSERVATIONS_FILE, load_session_meta
+from .store import read_chain
+
+UNMARKED_PHASE = "unmarked"
+
+
+def iter_mitm(path: Path) -> Iterator[RequestData]:
+    """HTTP requests of a mitmproxy dump, in file order; ``InputError`` on a bad file.
+
+    Reads the records like ``mitmproxy.io.FlowReader`` (tnetstring, then the format migration)
+    but rebuilds only each flow's request, not the whole flow: that halves the reading time.
+    """
+    from mitmproxy import http
+    from mitmproxy.io import compat, tnetstring
+
+    from .flowdata import request_data_of
+
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the "with" below
+    except FileNotFoundError:
+        raise InputError("no such capture", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read capture: {exc}", path) from None
+    with handle:
+        index = 0
+        while True:
+            try:
+                state = tnetstring.load(handle)
+            except ValueError as exc:
+                if str(exc) == "not a tnetstring: empty file":
+                    return
+                raise InputError(f"not a readable mitmproxy capture: flow {index + 1}: {exc}", path) from None
+            index += 1
+            try:
+                state = compat.migrate_flow(state)
+                if state.get("type") != "http":
+                    continue
+                yield request_data_of(str(state["id"]), http.Request.from_state(state["request"]))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise InputError(f"not a readable mitmproxy capture: flow {index}: {exc}", path) from None
+
+
+def _har_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def iter_har(path: Path) -> Iterator[RequestData]:
+    """HTTP requests of a HAR 1.2 file, in entry order; ``InputError`` on a bad file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["log"]["entries"]
+    except FileNotFoundError:
+        raise InputError("no such capture", path) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"not a HAR file: {exc}", path) from None
+    for index, entry in enumerate(entries):
+        try:
+            req = entry["request"]
+            url = req["url"]
+            parts = urlsplit(url)
+            headers = tuple((h["name"].encode("latin-1", "replace"), h["value"].encode("utf-8"))
+                            for h in req.get("headers", []))
+            post = req.get("postData") or {}
+            text = post.get("text") or ""
+            content = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+            yield RequestData(
+                flow_id=f"har:{index}",
+                timestamp=_har_time(entry["startedDateTime"]),
+                method=req["method"],
+                scheme=parts.scheme,
+                host=parts.hostname or "",
+                port=parts.port or (443 if parts.scheme == "https" else 80),
+                url=url,
+                path=parts.path + (f"?{parts.query}" if parts.query else ""),
+                http_version=req.get("httpVersion") or "HTTP/1.1",
+                headers=headers,
+                content=content,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"HAR entry {index}: {exc}", path) from None
+
+
+def iter_capture(path: str | Path) -> Iterator[RequestData]:
+    """Requests of a .mitm (mitmproxy dump) or .har capture, chosen by content."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64).lstrip()
+    except FileNotFoundError:
+        raise InputError("no such capture", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read capture: {exc}", path) from None
+    if head.startswith(b"{"):
+        return iter_har(path)
+    return iter_mitm(path)
+
+
+def analyze_capture(
+    path: str | Path, analyzer: Analyzer, marks: list[dict[str, Any]] | None = None
+) -> list[Observation]:
+    """Observations for every request of a capture, numbered from 1 in capture order.
+
+    With ``marks`` (a session's marks.jsonl records) each request gets the phase in force at its
+    time; without, the phase is ``unmarked`` (a capture alone cannot tell consent phases).
+    """
+    timeline = PhaseTimeline(marks) if marks is not None else None
+    out = []
+    for seq, req in enumerate(iter_capture(path), start=1):
+        phase = timeline.phase_at(req.timestamp) if timeline is not None else UNMARKED_PHASE
+        out.append(analyzer.observe(req, seq, phase))
+    return out
+
+
+def traffic_limitations(observations: list[dict[str, Any]]) -> list[Limitation]:
+    """One ``payload_opaque`` / ``body_truncated`` limitation per host, sorted."""
+    opaque: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    cut: dict[str, int] = defaultdict(int)
+    for obs in observations:
+        if obs["opaque"]:
+            opaque[obs["host"]].append(obs)
+        if obs["truncated"]:
+            cut[obs["host"]] += 1
+    out = []
+    for host, rows in sorted(opaque.items()):
+        reasons = sorted({r["opaque_reason"] or "unknown" for r in rows})
+        out.append(Limitation(
+            "payload_opaque",
+            f"{len(rows)} request(s) to {host} could not be decoded, so their content was not inspected "
+            f"(first: {rows[0]['id']}): " + "; ".join(reasons[:3]),
+            f"traffic:{host}",
+        ))
+    for host, count in sorted(cut.items()):
+        out.append(Limitation("body_truncated", f"{count} request body(ies) to {host} exceeded the body cap; only the start was inspected", f"traffic:{host}"))
+    return out
+
+
+def capture_facts(observations: list[Observation]) -> tuple[dict[str, Any], list[Limitation]]:
+    """``facts.traffic`` (without a session) and limitations for observations of a capture."""
+    rows = [o.to_json() for o in observations]
+    return {"session": None, "observations": rows, "frequency": frequency(rows)}, traffic_limitations(rows)
+
+
+def session_facts(
+    session_dir: str | Path, first_party_prefixes: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[Limitation]]:
+    """``facts.traffic`` and limitations from a recorded session directory.
+
+    Observations come from the chained ``observations.jsonl`` (up to the first line that does not
+    verify; a broken chain or a torn last line is reported as a limitation). With
+    ``first_party_prefixes`` (the scanned APK's package and aliases) every observation's party
+    is attributed again against them, so the app's own hosts count as first party even when the
+    proxy ran without ``--apk``; the recorded log itself is not changed.
+    """
+    root = Path(session_dir)
+    meta = load_session_meta(root)
+    limitations: list[Limitation] = []
+    obs_path = root / OBSERVATIONS_FILE
+    if obs_path.exists():
+        observations, obs_report = read_chain(obs_path)
+    else:
+        observations, obs_report = [], None
+    marks_path = root / MARKS_FILE
+    marks, marks_report = read_chain(marks_path) if marks_path.exists() else ([], None)
+    for report in (obs_report, marks_report):
+        if report is None:
+            continue
+        if not report.ok:
+            limitations.append(Limitation("entry_unreadable", f"hash chain broken: {report.error}; only the {report.records} records before it are used", report.path))
+        elif report.torn_tail:
+            limitations.append(Limitation("entry_unreadable", "last line incomplete (proxy killed mid-write); ignored", report.path))
+    resolver = PartyResolver(first_party_prefixes=first_party_prefixes) if first_party_prefixes else None
+    for obs in observations:
+        obs.pop("prev_sha256", None)
+        if resolver is not None:
+            obs["party"] = resolver.party_of(obs["host"]).to_json()
+    observations.sort(key=lambda o: o["seq"])
+    session = {
+        "id": "session",
+        "dir": root.name,
+        "started_at": meta.get("started_at"),
+        "tool_version": meta.get("tool_version"),
+        "mitmproxy_version": meta.get("mitmproxy_version"),
+        "device_profile_sha256": meta.get("device_profile_sha256"),
+        "apk": meta.get("apk"),
+        "marks": [{"seq": m["seq"], "time": m["time"], "mark": m["mark"], "phase": m["phase"]} for m in marks],
+        "chains_verified": all(r is None or r.ok for r in (obs_report, marks_report)),
+        "flows_file": FLOWS_FILE if (root / FLOWS_FILE).exists() else None,
+    }
+    limitations.extend(traffic_limitations(observations))
+    return {"session": session, "observations": observations, "frequency": frequency(observations)}, limitations

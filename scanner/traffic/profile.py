@@ -1,0 +1,227 @@
+"""The test phone's device profile (YAML): identifiers, location and planted canaries.
+
+``load_profile(path)`` validates the file and returns a :class:`DeviceProfile`;
+``PROFILE_TEMPLATE`` is the commented template ``piscan device init`` writes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+
+PROFILE_FORMAT = "piscan-device/1"
+
+#: profile key -> (PI type id, value kind used for encodings and validation)
+IDENTIFIER_KEYS: dict[str, tuple[str, str]] = {
+    "imei": ("imei", "digits"),
+    "imsi": ("imsi", "digits"),
+    "iccid": ("iccid", "text"),
+    "serial": ("serial_number", "text"),
+    "android_id": ("android_id", "text"),
+    "oaid": ("advertising_id", "uuid"),
+    "gaid": ("advertising_id", "uuid"),
+    "wifi_mac": ("mac_address", "mac"),
+    "bssid": ("wifi_info", "mac"),
+    "ssid": ("wifi_info", "text"),
+    "bluetooth_mac": ("bluetooth_mac", "mac"),
+    "phone_number": ("phone_number", "phone"),
+    "device_name": ("device_info", "text"),
+}
+CANARY_KEYS: dict[str, tuple[str, str]] = {
+    "contacts": ("contacts", "text"),
+    "clipboard": ("clipboard", "text"),
+    "calendar": ("calendar", "text"),
+    "installed_apps": ("installed_apps", "text"),
+}
+_TOP_KEYS = ("format", "label", *IDENTIFIER_KEYS, "location", "canaries")
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
+_MIN_LEN = 4
+
+
+@dataclass(frozen=True)
+class ProfileValue:
+    """One value to look for in traffic."""
+
+    key: str  #: profile key, e.g. ``imei`` or ``canaries.contacts``
+    pi_type: str
+    kind: str  #: digits | text | uuid | mac | phone
+    value: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """The phone's true position and the radius within which a reported position counts."""
+
+    lat: float
+    lon: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A validated device profile."""
+
+    label: str | None
+    values: tuple[ProfileValue, ...]
+    location: Location | None
+    sha256: str
+
+
+def _suggest(key: str, valid: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
+
+
+def _strings(raw: Any, key: str, path: Path) -> list[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        if item is None or item == "":
+            continue
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise InputError(f"{key}: expected a string or a list of strings, got {item!r}", path)
+        text = str(item).strip()
+        if len(text) < _MIN_LEN:
+            raise InputError(f"{key}: value {text!r} is too short to match reliably (at least {_MIN_LEN} characters)", path)
+        out.append(text)
+    return out
+
+
+def _check(key: str, kind: str, value: str, path: Path) -> None:
+    if kind == "mac" and not _MAC_RE.match(value):
+        raise InputError(f"{key}: {value!r} is not a MAC address like aa:bb:cc:dd:ee:ff", path)
+    if kind == "digits" and not value.isdigit():
+        raise InputError(f"{key}: {value!r} must contain digits only", path)
+    if key == "imei" and not 14 <= len(value) <= 16:
+        raise InputError(f"imei: {value!r} must have 14 to 16 digits", path)
+    if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{7,20}", value):
+        raise InputError(f"phone_number: {value!r} is not a phone number", path)
+
+
+def parse_profile(text: str, path: Path) -> DeviceProfile:
+    """Validate profile YAML text; ``InputError`` naming the file and the bad key or value."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}".replace("\n", " "), path) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("a device profile must be a mapping of keys to values", path)
+    fmt = data.get("format", PROFILE_FORMAT)
+    if fmt != PROFILE_FORMAT:
+        raise InputError(f"format: expected {PROFILE_FORMAT!r}, got {fmt!r}", path)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise InputError(f"unknown key {key!r}{_suggest(str(key), _TOP_KEYS)}", path)
+    values: list[ProfileValue] = []
+    for key, (pi_type, kind) in IDENTIFIER_KEYS.items():
+        for value in _strings(data.get(key), key, path):
+            _check(key, kind, value, path)
+            values.append(ProfileValue(key, pi_type, kind, value))
+    canaries = data.get("canaries") or {}
+    if not isinstance(canaries, dict):
+        raise InputError("canaries: expected a mapping", path)
+    for key in canaries:
+        if key not in CANARY_KEYS:
+            raise InputError(f"unknown key 'canaries.{key}'{_suggest(str(key), tuple(CANARY_KEYS))}", path)
+    for key, (pi_type, kind) in CANARY_KEYS.items():
+        raw = canaries.get(key)
+        if key == "contacts":
+            for contact in raw or []:
+                if not isinstance(contact, dict) or set(contact) - {"name", "phone"}:
+                    raise InputError(f"canaries.contacts: each contact is {{name, phone}}, got {contact!r}", path)
+                for sub, sub_kind in (("name", "text"), ("phone", "phone")):
+                    for value in _strings(contact.get(sub), f"canaries.contacts.{sub}", path):
+                        _check(f"canaries.contacts.{sub}", sub_kind, value, path)
+                        values.append(ProfileValue(f"canaries.contacts.{sub}", pi_type, sub_kind, value))
+        else:
+            for value in _strings(raw, f"canaries.{key}", path):
+                values.append(ProfileValue(f"canaries.{key}", pi_type, kind, value))
+    location = _location(data.get("location"), path)
+    label = data.get("label")
+    return DeviceProfile(
+        label=str(label) if label else None,
+        values=tuple(values),
+        location=location,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _location(raw: Any, path: Path) -> Location | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"lat", "lon", "radius_m"}:
+        raise InputError(f"location: expected {{lat, lon, radius_m}}, got {raw!r}", path)
+    try:
+        lat, lon = float(raw["lat"]), float(raw["lon"])
+        radius = float(raw.get("radius_m", 500))
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"location: lat and lon must be numbers, got {raw!r}", path) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius <= 0:
+        raise InputError(f"location: lat {lat}, lon {lon}, radius_m {radius} out of range", path)
+    return Location(lat, lon, radius)
+
+
+def load_profile(path: str | Path) -> DeviceProfile:
+    """Read and validate a device profile file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such device profile", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read device profile: {exc}", path) from None
+    return parse_profile(text, path)
+
+
+PROFILE_TEMPLATE = """\
+# PIScan device profile: the identifiers of YOUR TEST PHONE, so that `piscan proxy` and
+# `piscan traffic analyze` can recognise them in traffic in any common encoding (upper/lower
+# case, with/without separators, md5/sha1/sha256 hex, base64, URL encoding).
+#
+# Fill in what you know, leave the rest empty. Quote every value (YAML would otherwise read
+# long digit strings as numbers). Find the values on the phone:
+#   IMEI          dial *#06#  (dual-SIM phones have two; list both)
+#   IMSI / ICCID  adb shell service call iphonesubinfo ...  or Settings > About > SIM status
+#   serial        adb shell getprop ro.serialno
+#   android_id    adb shell settings get secure android_id
+#   oaid          Settings > Privacy > Ads (Huawei/Xiaomi/OPPO/vivo "OAID"), or an OAID test app
+#   gaid          Settings > Google > Ads
+#   wifi_mac      Settings > About > Wi-Fi MAC (turn off MAC randomisation for the lab network)
+#   bssid / ssid  the lab access point's MAC and network name
+#   location      where the phone is during the test; radius_m is how close a reported
+#                 position must be to count as this phone's precise location
+# Canaries are values you plant on the phone before the test so that their appearance in
+# traffic proves the app read them: a contact, a clipboard text, a calendar entry, and the
+# package names of a few (harmless) apps you installed.
+format: piscan-device/1
+label: ""                 # e.g. "lab phone 1, Xiaomi Redmi Note 12"
+imei: []                  # e.g. ["861234567890123", "861234567890131"]
+imsi: ""                  # e.g. "460001234567890"
+iccid: ""                 # e.g. "89860012345678901234"
+serial: ""                # e.g. "R58M12ABCDE"
+android_id: ""            # 16 hex digits, e.g. "9774d56d682e549c"
+oaid: ""                  # e.g. "f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"
+gaid: ""                  # e.g. "38400000-8cf0-11bd-b23e-10b96e40000d"
+wifi_mac: ""              # e.g. "ac:37:43:12:34:56"
+bssid: ""                 # e.g. "f4:6d:04:aa:bb:cc"
+ssid: ""                  # e.g. "PIScan-Lab"
+bluetooth_mac: ""         # e.g. "ac:37:43:65:43:21"
+phone_number: ""          # e.g. "+86 138 0013 8000"
+device_name: ""           # e.g. "Examiner Redmi"
+location:                 # e.g. {lat: 39.9087, lon: 116.3975, radius_m: 200}
+canaries:
+  contacts: []            # e.g. [{name: "金丝雀测试", phone: "13912345678"}]
+  clipboard: ""           # e.g. "piscan-clipboard-canary-7f3a"
+  calendar: ""            # e.g. "piscan calendar canary 2026"
+  installed_apps: []      # e.g. ["org.piscan.canary.alpha"]
+"""

@@ -1,0 +1,84 @@
+"""A proxy session directory: ``session.json``, ``observations.jsonl``, ``marks.jsonl``, ``flows.mitm``."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import InputError, UsageError
+from ..hashing import digest_file
+from ..result import package_version, write_atomic
+from .observation import iso_time
+from .profile import DeviceProfile
+
+SESSION_FORMAT = "piscan-session/1"
+SESSION_FILE = "session.json"
+OBSERVATIONS_FILE = "observations.jsonl"
+MARKS_FILE = "marks.jsonl"
+FLOWS_FILE = "flows.mitm"
+
+
+def init_session(
+    session_dir: str | Path,
+    *,
+    profile: DeviceProfile | None,
+    apk: str | Path | None = None,
+    package: str | None = None,
+    now: float | None = None,
+    versions: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Create (or reopen) a session directory and return its metadata.
+
+    ``versions`` overrides the recorded ``mitmproxy_version`` / ``python_version`` (only for the
+    committed sample session, whose bytes must not depend on the environment that rebuilt it).
+
+    Reopening is allowed only with the same device profile, so one session's observations are
+    all matched against the same values.
+    """
+    root = Path(session_dir)
+    meta_path = root / SESSION_FILE
+    profile_sha = profile.sha256 if profile else None
+    if meta_path.exists():
+        meta = load_session_meta(root)
+        if meta.get("device_profile_sha256") != profile_sha:
+            raise UsageError(
+                f"{root}: this session was recorded with device profile sha256 "
+                f"{meta.get('device_profile_sha256')}; start a new session for a different profile"
+            )
+        return meta
+    root.mkdir(parents=True, exist_ok=True)
+    apk_row = None
+    if apk is not None:
+        digest = digest_file(apk)
+        apk_row = {"name": Path(apk).name, "sha256": digest["sha256"], "package": package}
+    meta = {
+        "format": SESSION_FORMAT,
+        "started_at": iso_time(time.time() if now is None else now),
+        "tool_version": __version__,
+        "mitmproxy_version": package_version("mitmproxy"),
+        "python_version": platform.python_version(),
+        "device_profile_sha256": profile_sha,
+        "device_label": profile.label if profile else None,
+        "apk": apk_row,
+    }
+    meta.update(versions or {})
+    write_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    return meta
+
+
+def load_session_meta(session_dir: str | Path) -> dict[str, Any]:
+    """Read ``session.json``; ``InputError`` if the folder is not a session."""
+    path = Path(session_dir) / SESSION_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("not a PIScan session (no session.json)", Path(session_dir)) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable session.json: {exc}", path) from None
+    if not isinstance(meta, dict) or meta.get("format") != SESSION_FORMAT:
+        raise InputError(f"not a PIScan session file (expected format {SESSION_FORMAT!r})", path)
+    return meta

@@ -1,0 +1,172 @@
+"""Fixtures for the traffic tests: loopback HTTP/HTTPS servers and a real mitmdump with the addon."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+import scanner.traffic.addon as addon_module
+
+REPO = Path(__file__).resolve().parents[2]
+MITMDUMP = Path(sys.executable).parent / "mitmdump"
+
+
+@dataclass
+class EchoServers:
+    """An HTTP and an HTTPS server on loopback that record every request body they receive."""
+
+    http_port: int
+    https_port: int
+    received: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "server.pem", tmp / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="session")
+def echo_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchoServers]:
+    """Start the two servers for the whole test session."""
+    servers = EchoServers(0, 0)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            servers.received.append((self.command, self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        do_GET = do_POST = do_PUT = _serve
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    plain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    tls.socket = context.wrap_socket(tls.socket, server_side=True)
+    servers.http_port, servers.https_port = plain.server_address[1], tls.server_address[1]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (plain, tls)]
+    for thread in threads:
+        thread.start()
+    yield servers
+    for server in (plain, tls):
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Proxy:
+    """A running mitmdump with the PIScan addon."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    confdir: Path
+    session: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ca(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user would: the addon drains its queue in ``done``."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def start_proxy(tmp_path: Path) -> Iterator:
+    """Factory: start mitmdump with the addon on a free loopback port; stopped after the test."""
+    started: list[Proxy] = []
+
+    def start(session: Path, device: Path | None = None, extra: tuple[str, ...] = ()) -> Proxy:
+        if not MITMDUMP.is_file():
+            pytest.fail(f"mitmdump is not installed next to {sys.executable}")
+        port = free_port()
+        confdir = tmp_path / f"conf-{port}"
+        log = tmp_path / f"mitmdump-{port}.log"
+        argv = [str(MITMDUMP), "--listen-host", "127.0.0.1", "--listen-port", str(port),
+                "--set", f"confdir={confdir}", "--set", "ssl_insecure=true",
+                "-s", addon_module.__file__, "--set", f"piscan_session={session}", *extra]
+        if device is not None:
+            argv += ["--set", f"piscan_device={device}"]
+        handle = open(log, "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proxy = Proxy(proc, port, confdir, session, log)
+        started.append(proxy)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"mitmdump exited with {proc.returncode}: {log.read_text(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    if proxy.ca.exists():
+                        return proxy
+            except OSError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"mitmdump did not start: {log.read_text(errors='replace')}")
+
+    yield start
+    for proxy in started:
+        if proxy.proc.poll() is None:
+            proxy.kill()

@@ -1,0 +1,179 @@
+"""End to end: real mitmdump + the addon on loopback, a real client, real HTTP and HTTPS servers."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from mitmproxy import io
+
+from scanner.cli import main
+from scanner.traffic.offline import session_facts
+from scanner.traffic.store import read_chain
+from scanner.traffic.verify import verify_session
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE = REPO / "samples" / "device-profile.yaml"
+IMEI1, IMEI2 = "861234567890127", "861234567890135"
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb_bytes(number: int, data: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _wait_for_records(path: Path, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not reach {count} records")
+
+
+def _found(obs: dict) -> set[tuple[str, str, str]]:
+    return {(m["pi_type"], m["location"], m["encoding"]) for m in obs["matches"]}
+
+
+def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, start_proxy) -> None:
+    session = tmp_path / "session"
+    proxy = start_proxy(session, PROFILE)
+    http_base = f"http://127.0.0.1:{echo_servers.http_port}"
+    https_base = f"https://127.0.0.1:{echo_servers.https_port}"
+    obs_file = session / "observations.jsonl"
+    sent: list[bytes] = []
+
+    with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as client:
+        # A, before consent: gzip JSON over plain HTTP
+        doc = {"device": {"imei": IMEI1, "aid_md5": hashlib.md5(b"9774d56d682e549c").hexdigest(),
+                          "mac": "AC3743123456", "imei2_sha256": hashlib.sha256(IMEI2.encode()).hexdigest()},
+               "loc": {"lat": 39.9088, "lng": 116.3976}}
+        body = gzip.compress(json.dumps(doc).encode())
+        sent.append(body)
+        client.post(f"{http_base}/collect", content=body,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}).raise_for_status()
+        _wait_for_records(obs_file, 1)
+
+        assert main(["mark", "consent", "--session", str(session)]) == 0
+        # B, after consent: protobuf over HTTPS (nested message 1 holds IMSI and base64 OAID)
+        inner = _pb_bytes(3, b"460001234567890") + _pb_bytes(4, base64.b64encode(b"f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"))
+        body = _pb_bytes(1, inner) + _varint(2 << 3) + _varint(7)
+        sent.append(body)
+        client.post(f"{https_base}/pb", content=body, headers={"Content-Type": "application/x-protobuf"}).raise_for_status()
+        _wait_for_records(obs_file, 2)
+
+        assert main(["mark", "refuse", "--session", str(session)]) == 0
+        # C, after refusal: a form and a multipart upload over HTTPS
+        body = b"phone=%2B8613800138000&ssid=PIScan-Lab&serial=r58m12abcde"
+        sent.append(body)
+        client.post(f"{https_base}/form", content=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"}).raise_for_status()
+        files = {"file": ("c.json", json.dumps({"contacts": [{"name": "金丝雀测试"}]}, ensure_ascii=False).encode(), "application/json")}
+        client.post(f"{https_base}/upload", files=files).raise_for_status()
+        _wait_for_records(obs_file, 4)
+
+        assert main(["mark", "background", "--session", str(session)]) == 0
+        # D, background: query, JSON in a header, a hash in a header, base64 in a cookie
+        client.get(f"{http_base}/ping?bssid=f4-6d-04-aa-bb-cc", headers={
+            "X-Device": json.dumps({"gaid": "38400000-8CF0-11BD-B23E-10B96E40000D"}),
+            "X-Token": hashlib.sha1(b"89860012345678901234").hexdigest(),
+            "Cookie": "clip=" + base64.b64encode(b"piscan-clipboard-canary-7f3a").decode(),
+        }).raise_for_status()
+    proxy.stop()
+
+    facts, limitations = session_facts(session)
+    obs = facts["observations"]
+    assert [o["phase"] for o in obs] == ["before_consent", "after_consent", "after_refusal", "after_refusal", "background"]
+    assert [(o["method"], o["scheme"], o["cleartext"]) for o in obs] == [
+        ("POST", "http", True), ("POST", "https", False), ("POST", "https", False), ("POST", "https", False), ("GET", "http", True)]
+    assert {("imei", "body:$.device.imei", "plain"), ("android_id", "body:$.device.aid_md5", "md5"),
+            ("mac_address", "body:$.device.mac", "nosep"), ("imei", "body:$.device.imei2_sha256", "sha256"),
+            ("location_precise", "body:$.loc.{lat,lon}", "plain")} <= _found(obs[0])
+    assert {("imsi", "body:protobuf:1.3", "plain"), ("advertising_id", "body:protobuf:1.4", "base64"),
+            ("advertising_id", "body:protobuf:1.4:base64", "base64")} <= _found(obs[1])
+    assert {("phone_number", "body:form:phone", "nosep"), ("wifi_info", "body:form:ssid", "plain"),
+            ("serial_number", "body:form:serial", "lower")} <= _found(obs[2])
+    assert ("contacts", "body:multipart:file:$.contacts[0].name", "plain") in _found(obs[3])
+    assert {("wifi_info", "query:bssid", "plain"), ("advertising_id", "header:X-Device:$.gaid", "upper"),
+            ("iccid", "header:X-Token", "sha1"), ("clipboard", "cookie:clip", "base64")} <= _found(obs[4])
+    imei = next(m for m in obs[0]["matches"] if m["location"] == "body:$.device.imei")
+    assert imei["value_masked"] == "8612********127" and imei["detector"] == "profile"
+    assert not any(o["opaque"] for o in obs) and limitations == []
+    assert [m["phase"] for m in facts["session"]["marks"]] == ["after_consent", "after_refusal", "background"]
+    # the addon never alters traffic: the servers got the bodies byte for byte
+    assert [b for _m, _p, b in echo_servers.received if b in sent] == sent
+    report = verify_session(session)
+    assert report.ok and report.flows is not None and report.flows.flows == 5
+    # flows.mitm is mitmproxy's native format: mitmproxy reads back the same flows, bodies as sent
+    with open(session / "flows.mitm", "rb") as handle:
+        flows = list(io.FlowReader(handle).stream())
+    assert sorted(f.id for f in flows) == sorted(o["flow_id"] for o in obs)
+    by_id = {f.id: f for f in flows}
+    assert [by_id[o["flow_id"]].request.raw_content for o in obs][:3] == sent
+    assert all(f.response.status_code == 200 and f.server_conn.address[0] == "127.0.0.1" for f in flows)
+    assert by_id[obs[1]["flow_id"]].server_conn.tls_established
+
+
+def test_sigkill_mid_load_leaves_a_chain_that_verifies(tmp_path, echo_servers, start_proxy) -> None:
+    session = tmp_path / "session"
+    proxy = start_proxy(session, PROFILE)
+    url = f"http://127.0.0.1:{echo_servers.http_port}/load"
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(proxy=proxy.url, timeout=5) as client:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    client.post(url, json={"n": n, "imei": IMEI1, "pad": "x" * 2000})
+                except httpx.HTTPError:
+                    return
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    _wait_for_records(session / "observations.jsonl", 60)
+    assert main(["mark", "consent", "--session", str(session)]) == 0
+    obs_file = session / "observations.jsonl"
+    deadline = time.monotonic() + 60
+    while b'"phase":"after_consent"' not in obs_file.read_bytes() or obs_file.read_bytes().count(b"\n") < 120:
+        assert time.monotonic() < deadline, "no after_consent observation was written"
+        time.sleep(0.05)
+    proxy.kill()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    # the analysis process writes what reached it before the kill, then exits on its own
+    size = -1
+    while size != obs_file.stat().st_size:
+        size = obs_file.stat().st_size
+        time.sleep(1.0)
+
+    report = verify_session(session)
+    assert report.ok, report
+    chain = next(c for c in report.chains if c.path.endswith("observations.jsonl"))
+    assert chain.records >= 120
+    records, _ = read_chain(session / "observations.jsonl")
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert all(("imei", "body:$.imei", "plain") in _found(r) for r in records)
+    phases = [r["phase"] for r in records]
+    assert phases[0] == "before_consent" and phases[-1] == "after_consent"
+    assert phases == sorted(phases, key=lambda p: p != "before_consent")
+    assert main(["verify", str(session)]) == 0

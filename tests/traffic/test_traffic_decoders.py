@@ -1,0 +1,111 @@
+"""Decoding before matching: content encodings, JSON, forms, multipart, base64, protobuf, caps."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import zlib
+
+import brotli
+import pytest
+import zstandard
+
+from scanner.traffic.decoders import decode_request, decompress, parse_protobuf
+from scanner.traffic.observation import RequestData
+
+
+def _req(body: bytes = b"", headers: tuple[tuple[bytes, bytes], ...] = (), url: str = "https://h.example/p") -> RequestData:
+    return RequestData("f", 0.0, "POST", "https", "h.example", 443, url, "/p", "HTTP/1.1", headers, body)
+
+
+def _fields(decoded) -> dict[str, str]:
+    return {f.location: f.text for f in decoded.fields}
+
+
+DOC = {"device": {"imei": "861234567890127", "ids": ["a1", {"oaid": "x-y"}]}}
+
+
+@pytest.mark.parametrize("encoding,compress", [
+    ("gzip", gzip.compress),
+    ("deflate", zlib.compress),
+    ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send it
+    ("br", brotli.compress),
+    ("zstd", lambda b: zstandard.ZstdCompressor().compress(b)),
+])
+def test_content_encodings_then_nested_json(encoding, compress) -> None:
+    body = compress(json.dumps(DOC).encode())
+    fields = _fields(decode_request(_req(body, ((b"Content-Encoding", encoding.encode()),))))
+    assert fields["body:$.device.imei"] == "861234567890127"
+    assert fields["body:$.device.ids[0]"] == "a1"
+    assert fields["body:$.device.ids[1].oaid"] == "x-y"
+
+
+def test_bad_compressed_body_is_opaque_not_clean() -> None:
+    decoded = decode_request(_req(b"not gzip at all", ((b"Content-Encoding", b"gzip"),)))
+    assert decoded.opaque and "gzip" in decoded.opaque_reason
+    assert [f.location for f in decoded.fields] == ["path:0"]
+
+
+def test_query_path_form_cookie_and_header_json() -> None:
+    req = _req(
+        b"a=1&imei=861234567890127&j=%7B%22k%22%3A%22v%22%7D",
+        ((b"Content-Type", b"application/x-www-form-urlencoded"),
+         (b"Cookie", b"sid=abc; dev=%7B%22mac%22%3A%22ac%3A37%22%7D"),
+         (b"X-Info", b'{"model": "Redmi", "net": {"ssid": "PIScan-Lab"}}')),
+        url="https://h.example/v1/861234567890127/x?lat=39.9&lng=116.4",
+    )
+    fields = _fields(decode_request(req))
+    assert fields["path:1"] == "861234567890127"
+    assert fields["query:lat"] == "39.9"
+    assert fields["body:form:imei"] == "861234567890127"
+    assert fields["body:form:j:$.k"] == "v"
+    assert fields["cookie:sid"] == "abc"
+    assert fields["cookie:dev:$.mac"] == "ac:37"
+    assert fields["header:X-Info:$.net.ssid"] == "PIScan-Lab"
+
+
+def test_base64_values_decode_to_json_and_text() -> None:
+    inner = base64.b64encode(json.dumps({"imsi": "460001234567890"}).encode()).decode()
+    text = base64.urlsafe_b64encode(b"piscan-clipboard-canary-7f3a").decode()
+    fields = _fields(decode_request(_req(json.dumps({"p": inner, "c": text}).encode())))
+    assert fields["body:$.p:base64:$.imsi"] == "460001234567890"
+    decoded = [f for f in decode_request(_req(json.dumps({"c": text}).encode())).fields if f.location == "body:$.c:base64"]
+    assert decoded[0].text == "piscan-clipboard-canary-7f3a" and decoded[0].via == "base64"
+
+
+def test_multipart_parts_are_decoded_by_their_type() -> None:
+    boundary = "XyZ"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n"
+            '{"iccid": "89860012345678901234"}\r\n'
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello canary\r\n--{boundary}--\r\n").encode()
+    fields = _fields(decode_request(_req(body, ((b"Content-Type", f"multipart/form-data; boundary={boundary}".encode()),))))
+    assert fields["body:multipart:meta:$.iccid"] == "89860012345678901234"
+    assert fields["body:multipart:note"] == "hello canary"
+
+
+def test_protobuf_recursive_field_paths() -> None:
+    # field 1 { field 3: "460001234567890", field 5 { field 1: 42 } }, field 2: 150
+    inner5 = b"\x08\x2a"
+    inner = b"\x1a\x0f460001234567890" + b"\x2a" + bytes([len(inner5)]) + inner5
+    body = b"\x0a" + bytes([len(inner)]) + inner + b"\x10\x96\x01"
+    assert parse_protobuf(body) == [(1, 2, inner), (2, 0, 150)]
+    fields = _fields(decode_request(_req(body, ((b"Content-Type", b"application/x-protobuf"),))))
+    assert fields["body:protobuf:1.3"] == "460001234567890"
+    assert fields["body:protobuf:1.5.1"] == "42"
+    assert fields["body:protobuf:2"] == "150"
+
+
+def test_high_entropy_body_is_opaque_with_reason() -> None:
+    decoded = decode_request(_req(os.urandom(4096), ((b"Content-Type", b"ut/a"),)))
+    assert decoded.opaque
+    assert decoded.opaque_reason.startswith("high-entropy binary body") and "ut/a" in decoded.opaque_reason
+
+
+def test_body_cap_cuts_and_records_it() -> None:
+    big = json.dumps({"pad": "x" * 5000, "imei": "861234567890127"}).encode()
+    decoded = decode_request(_req(gzip.compress(big), ((b"Content-Encoding", b"gzip"),)), body_cap=1000)
+    assert decoded.truncated
+    assert all("861234567890127" not in f.text for f in decoded.fields)
+    assert decompress(gzip.compress(b"a" * 10_000), "gzip", 100) == (b"a" * 100, True)
