@@ -18,8 +18,7 @@ from scanner.testing.corpus import REPO
 XSS_APK = REPO / "tests" / "data" / "piscan-xss.apk"
 LITERALS = (
     "<script>document.title='XSS'</script>",  # the app label
-    '"><img src=x onerror=alert(2)>',  # UMENG_CHANNEL meta-data value
-    "<script>alert('meta-data')</script>",  # XSS_META meta-data value
+    "1.0.0<b>x</b>",  # the version name
 )
 
 pytestmark = pytest.mark.skipif(
