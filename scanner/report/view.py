@@ -478,6 +478,17 @@ class ViewBuilder:
             for x in rows
         ]
 
+    def not_covered(self) -> list[str]:
+        """What this kind of scan does not observe at all (as opposed to what it failed to read)."""
+        facts = self.result.get("facts") or {}
+        rows = []
+        if "traffic" not in facts:
+            rows.append(self.t("coverage.no_traffic"))
+        rows.append(self.t("coverage.no_runtime"))
+        if "policy" not in facts:
+            rows.append(self.t("coverage.no_policy"))
+        return rows
+
     def provenance(self) -> dict[str, Any]:
         prov = self.result.get("provenance") or {}
         return {
@@ -517,6 +528,7 @@ class ViewBuilder:
             "mini_scopes": self.mini_scopes(),
             "manual": self.manual(),
             "limitations": limitations,
+            "not_covered": self.not_covered(),
             "provenance": self.provenance(),
             "renderer_version": renderer_version,
         }
