@@ -18,7 +18,7 @@ from scanner.apk.callsites import find_call_sites
 from scanner.apk.catalogue import default_catalogue
 from scanner.apk.code import dex_entry_names
 from scanner.apk.dex import DexFile, dotted
-from tests.conftest import apk_params, corpus_apks
+from scanner.testing.corpus import apk_params, corpus_apks
 
 _BIG = {"airtest-yosemite-1.1.0.449.apk", "appium-uiautomator2-server-v10.6.6.apk", "android-apidemos-5.0.0-debug.apk"}
 

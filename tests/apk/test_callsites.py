@@ -19,7 +19,7 @@ import pytest
 from scanner.apk.callsites import find_call_sites
 from scanner.apk.catalogue import default_catalogue
 from scanner.apk.dex import DexFile
-from tests.conftest import apk_params, corpus_apks
+from scanner.testing.corpus import apk_params, corpus_apks
 
 APP = """
 .class public Lcom/x/App;

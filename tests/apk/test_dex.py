@@ -12,7 +12,7 @@ import pytest
 
 from scanner.apk.code import dex_entry_names, load_dex_index
 from scanner.apk.dex import DexError, DexFile, classify_unreadable, decode_mutf8, dotted
-from tests.conftest import apk_params, corpus_apks, corpus_edge_apks
+from scanner.testing.corpus import apk_params, corpus_apks, corpus_edge_apks
 
 
 class _Zip:

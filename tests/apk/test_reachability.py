@@ -11,7 +11,7 @@ import pytest
 from scanner.apk.catalogue import default_catalogue
 from scanner.apk.code import analyse_code, load_dex_index
 from tests.apk.test_callsites import synthetic_dex  # noqa: F401 - the smali-built fixture
-from tests.conftest import apk_params, corpus_apks
+from scanner.testing.corpus import apk_params, corpus_apks
 
 
 @dataclass

@@ -1,0 +1,164 @@
+"""Static-analysis benchmark: PIScan's code scan against androguard AnalyzeAPK + xrefs.
+
+    python bench/static_bench.py [--corpus] [--skip-androguard] [APK ...]
+
+Builds the super-app (every classes*.dex of the corpus APKs in one APK: about 30 DEX files and
+70 MB of bytecode) with ``../shared/tools/make-superapp.py`` into a temporary folder, then, for
+each APK, runs in separate fresh subprocesses:
+
+* ours: ``load_dex_index`` + ``analyse_code`` (catalogue call sites, owners, pre-UI reachability),
+  with the entry points read from the manifest by androguard's APK parser, as the scan does;
+* androguard: ``AnalyzeAPK`` + ``get_xref_from()`` of every catalogue method (what MobSF / Quark
+  style tools do).
+
+Each child reports its wall time and its own peak RSS (``resource.getrusage(RUSAGE_SELF)``);
+the parent prints both and the ratios. Targets on the super-app: >= 20x faster, <= 1/5 of the
+peak memory, under 15 s and under 1 GB. ``--corpus`` adds every corpus APK. Figures, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+MAKE_SUPERAPP = SHARED / "tools" / "make-superapp.py"
+CORPUS_APKS = SHARED / "corpus" / "apk"
+sys.path.insert(0, str(REPO))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _child_ours(apk: Path) -> dict[str, object]:
+    from scanner.apk.archive import open_apk
+    from scanner.apk.catalogue import default_catalogue
+    from scanner.apk.code import analyse_code, load_dex_index
+
+    start, cpu0 = time.perf_counter(), _cpu_s()
+    apk_input = open_apk(apk)
+    a = apk_input.apk
+    package = a.get_package() or ""
+
+    def full(name: str) -> str:
+        return package + name if name.startswith(".") else name
+
+    app = a.get_attribute_value("application", "name")
+
+    class Entries:
+        application = full(app) if app else None
+        providers = tuple(full(p) for p in a.get_providers())
+        boot_receivers: tuple[str, ...] = ()
+
+    unknown = {"kind": "unknown", "sdk_id": None, "sdk_name": None, "vendor": None}
+    index = load_dex_index(apk_input)
+    facts = analyse_code(index, default_catalogue(), Entries(), lambda _c: unknown)
+    wall = time.perf_counter() - start
+    reach = facts.sections["reachability"]
+    return {"wall": wall, "cpu": _cpu_s() - cpu0, "rss_mb": _peak_rss_mb(), "sites": len(facts.sections["api_calls"]),
+            "dex": len(index.files), "reach_methods": reach["methods"], "bound_hit": reach["bound_hit"]}
+
+
+def _child_androguard(apk: Path) -> dict[str, object]:
+    from androguard.misc import AnalyzeAPK
+    from loguru import logger
+
+    from scanner.apk.catalogue import default_catalogue
+
+    logger.disable("androguard")
+    start, cpu0 = time.perf_counter(), _cpu_s()
+    _a, _d, dx = AnalyzeAPK(str(apk))
+    wanted = {e.key for e in default_catalogue().entries if e.access == "invoke"}
+    classes = {k[0] for k in wanted}
+    sites = 0
+    for ca in dx.get_classes():
+        if ca.name in classes:
+            for ma in ca.get_methods():
+                if (ca.name, ma.name, ma.descriptor.replace(" ", "")) in wanted:
+                    sites += len(ma.get_xref_from())
+    return {"wall": time.perf_counter() - start, "cpu": _cpu_s() - cpu0, "rss_mb": _peak_rss_mb(), "sites": sites}
+
+
+def _run_child(kind: str, apk: Path) -> dict[str, object]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(apk)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1], "wall": time.perf_counter() - start}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _bytecode_mb(apk: Path) -> float:
+    with zipfile.ZipFile(apk) as zf:
+        return sum(i.file_size for i in zf.infolist() if i.filename.startswith("classes") and i.filename.endswith(".dex")) / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("apks", nargs="*", type=Path)
+    parser.add_argument("--corpus", action="store_true", help="also measure every corpus APK")
+    parser.add_argument("--skip-androguard", action="store_true", help="only measure PIScan")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "APK"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, apk = args.child
+        result = _child_ours(Path(apk)) if kind == "ours" else _child_androguard(Path(apk))
+        print(json.dumps(result))
+        return 0
+
+    apks = list(args.apks)
+    with tempfile.TemporaryDirectory(prefix="piscan-bench-") as tmp:
+        if not apks or args.corpus:
+            if not MAKE_SUPERAPP.is_file():
+                print(f"missing {MAKE_SUPERAPP}: cannot build the super-app", file=sys.stderr)
+                return 2
+            superapp = Path(tmp) / "superapp.apk"
+            subprocess.run([sys.executable, str(MAKE_SUPERAPP), str(superapp)], check=True)
+            apks.append(superapp)
+        if args.corpus:
+            apks = sorted(CORPUS_APKS.glob("*.apk")) + apks
+        print("wall s / CPU s / peak RSS MB / catalogue call sites (androguard: invoke sites only); "
+              "speed = androguard wall / ours wall (CPU ratio in brackets), memory = androguard RSS / ours RSS")
+        print(f"{'apk':42} {'DEX MB':>7} | {'ours s':>7} {'cpu':>6} {'MB':>6} {'sites':>6} | {'androguard s':>12} {'cpu':>7} {'MB':>6} {'sites':>6} | {'speed':>15} {'memory':>7}")
+        for apk in apks:
+            ours = _run_child("ours", apk)
+            theirs = {} if args.skip_androguard else _run_child("androguard", apk)
+            row = f"{apk.name[:42]:42} {_bytecode_mb(apk):7.1f} | "
+            row += (f"{ours['wall']:7.2f} {ours['cpu']:6.2f} {ours['rss_mb']:6.0f} {ours['sites']:6}" if "error" not in ours
+                    else f"error: {ours['error']}")
+            if theirs and "error" not in theirs and "error" not in ours:
+                speed = float(theirs["wall"]) / float(ours["wall"])
+                cpu = float(theirs["cpu"]) / float(ours["cpu"])
+                memory = float(theirs["rss_mb"]) / float(ours["rss_mb"])
+                row += (f" | {theirs['wall']:12.2f} {theirs['cpu']:7.1f} {theirs['rss_mb']:6.0f} {theirs['sites']:6}"
+                        f" | {speed:6.1f}x ({cpu:5.1f}x) {memory:6.1f}x")
+            elif theirs:
+                row += f" | androguard error: {theirs.get('error')}"
+            print(row, flush=True)
+            if apk.name == "superapp.apk" and "error" not in ours:
+                print(f"  super-app targets: ours {ours['wall']:.2f} s wall, {ours['cpu']:.2f} s CPU (< 15 s), {ours['rss_mb']:.0f} MB (< 1024 MB), "
+                      f"{ours['dex']} DEX, reachability over {ours['reach_methods']} methods, bound hit: {ours['bound_hit']}")
+                if theirs and "error" not in theirs:
+                    print(f"  vs androguard: {float(theirs['wall']) / float(ours['wall']):.1f}x faster wall, "
+                          f"{float(theirs['cpu']) / float(ours['cpu']):.1f}x less CPU (>= 20x), "
+                          f"{float(ours['rss_mb']) / float(theirs['rss_mb']):.3f} of its peak memory (<= 0.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
