@@ -153,7 +153,7 @@ def _scan_android(options: ScanOptions, category: dict[str, Any] | None) -> dict
 
     progress("finding sensitive API call sites and pre-consent reachability")
     catalogue = load_catalogue()
-    add_pack(result, pack_id="android-apis", kind="catalogue", version=catalogue.version, sha256=catalogue.sha256)
+    add_pack(result, **catalogue.pack_row())
     attributor = Attributor(pack, sdks, result["app"].get("first_party_prefixes", []))
     code = analyse_code(
         index,

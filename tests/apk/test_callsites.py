@@ -134,7 +134,7 @@ def _assemble(tmp: Path, array_values: list[int]) -> bytes:
 def synthetic_dex(tmp_path_factory: pytest.TempPathFactory) -> DexFile:
     """The fixture DEX; its fill-array-data holds invoke-virtual getDeviceId / sget SERIAL patterns."""
     if shutil.which("smali") is None:
-        pytest.skip("the smali assembler is not installed (Debian package smali)")
+        pytest.skip("the smali assembler is not installed (Debian package libsmali-java, installed with apktool)")
     tmp = tmp_path_factory.mktemp("smali")
     first = DexFile("classes.dex", _assemble(tmp, [0]))
     (dev,) = first.find_method_ids("Landroid/telephony/TelephonyManager;", "getDeviceId", "()Ljava/lang/String;")

@@ -155,7 +155,7 @@ def test_unreadable_dex_becomes_a_limitation_and_the_rest_is_read(corpus: Path) 
 
 def test_dex_class_loader_reference(tmp_path: Path) -> None:
     if shutil.which("smali") is None:
-        pytest.skip("the smali assembler is not installed (Debian package smali)")
+        pytest.skip("the smali assembler is not installed (Debian package libsmali-java, installed with apktool)")
     (tmp_path / "L.smali").write_text(
         ".class public Lcom/x/L;\n.super Ljava/lang/Object;\n"
         ".method public static load(Ljava/lang/String;)V\n    .registers 4\n"
