@@ -44,14 +44,19 @@ class Signature:
 
     def matches_name(self, name: str) -> bool:
         """Exact (or, for a regex signature, full-match) comparison with a name."""
-        if self.regex:
-            return _compiled(self.value).fullmatch(name) is not None
-        return name == self.value
+        return name_matches(self.value, self.regex, name)
 
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
+
+
+def name_matches(value: str, regex: bool, name: str) -> bool:
+    """Whether ``name`` equals a signature ``value``, or fully matches it when it is a regex."""
+    if regex:
+        return _compiled(value).fullmatch(name) is not None
+    return name == value
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import yaml
 
 from ..errors import UsageError
 from ..resources import rules_dir
+from .pack import name_matches
 
 SIGNAL_KINDS = ("native_lib", "file", "class")
 
@@ -33,14 +34,7 @@ class PackerSignal:
 
     def matches(self, name: str) -> bool:
         """Exact comparison, or a full regex match for ``re:`` signals."""
-        if self.regex:
-            return _compiled(self.value).fullmatch(name) is not None
-        return name == self.value
-
-
-@cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+        return name_matches(self.value, self.regex, name)
 
 
 @dataclass(frozen=True)
@@ -103,7 +97,7 @@ def _signal(raw: Any, path: Path, pid: str) -> PackerSignal:
     if regex:
         value = value[3:]
         try:
-            _compiled(value)
+            re.compile(value)
         except re.error as exc:
             raise UsageError(f"packer {pid!r}: bad regex {value!r}: {exc}", path) from None
     return PackerSignal(kind, value, regex)
