@@ -2,8 +2,9 @@
 
 Sub-commands live one group per module in ``scanner.commands``; importing them lazily keeps
 ``piscan --help`` fast (mitmproxy and androguard are heavy). ``main(argv) -> int`` is the entry
-point for the console script and for tests: it turns :class:`scanner.errors.PiscanError` into one
-line on stderr and its exit code, and any other exception into exit code 4 with a hint.
+point for the console script and for tests: it turns :class:`scanner.errors.PiscanError` and
+click's usage errors into one line on stderr and its exit code, and any other exception into exit
+code 4 with a hint.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import click
 
 from . import __version__
 from .errors import EXIT_CODES_HELP, ExitCode, PiscanError
+
+#: click >= 8.2 raises this when a group is called without a sub-command (older click exits 0)
+NO_ARGS_IS_HELP: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {}))
 
 #: command name -> "module:attribute" of the click command or group
 COMMANDS: dict[str, str] = {
@@ -63,9 +67,22 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+TOP_EPILOG = (
+    "\b\nTypical use:\n"
+    "  piscan scan app.apk -o case-17                 static scan\n"
+    "  piscan device init phone-a.yaml                fill in the phone's IDs\n"
+    "  piscan proxy --device phone-a.yaml --apk app.apk --session s17\n"
+    "  piscan mark consent --session s17              at the consent tap\n"
+    "  piscan scan app.apk --session s17 -o case-17   join the traffic\n"
+    "  piscan report case-17/result.json -f pdf -o case-17/report.pdf\n\n"
+    "Run `piscan COMMAND --help` for a command's options.\n\n"
+    + EXIT_CODES_HELP
+)
+
+
 @click.group(
     cls=LazyGroup,
-    epilog=EXIT_CODES_HELP,
+    epilog=TOP_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="piscan", message="%(prog)s %(version)s")
@@ -83,6 +100,13 @@ def fatal(message: str, code: ExitCode) -> int:
     return int(code)
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: the problem, then where to read the command's help."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    command = exc.ctx.command_path if exc.ctx is not None else "piscan"
+    return f"{message} (see `{command} --help`)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising ``SystemExit``."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -90,9 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except NO_ARGS_IS_HELP as exc:
+        # `piscan` or `piscan rules` alone asks for the help text, as click < 8.2 treated it
+        click.echo((exc.ctx or cli.make_context("piscan", [], resilient_parsing=True)).get_help())
+        return int(ExitCode.OK)
+    except click.UsageError as exc:
+        return fatal(usage_line(exc), ExitCode.USAGE)
+    except click.FileError as exc:
+        return fatal(f"{exc.ui_filename}: {exc.message}", ExitCode.INPUT)
     except click.ClickException as exc:
-        exc.show()
-        return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else int(exc.exit_code)
+        return fatal(" ".join(exc.format_message().split()), ExitCode.USAGE)
     except click.exceptions.Abort:
         return fatal("aborted", ExitCode.USAGE)
     except PiscanError as exc:

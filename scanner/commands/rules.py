@@ -7,10 +7,18 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
+from ..errors import ExitCode, UsageError
+from .paths import pack_location
 
 
-@click.group(epilog=EXIT_CODES_HELP)
+@click.group(epilog=(
+    "\b\nExamples:\n"
+    "  piscan rules list --pack pipl --lang zh-CN\n"
+    "  piscan rules show M164-1-pre-consent\n"
+    "  piscan rules validate my-packs/ && piscan rules test my-packs/\n"
+    "  piscan scan app.apk --rules my-packs/ -o out      (use your packs in a scan)\n\n"
+    "Exit codes: 0 done; 1 a rule case failed (rules test); 2 bad option or invalid rule pack, "
+    "printed as file:line: key: message; 4 internal error (please report it)."))
 def rules() -> None:
     """List, show, validate and test rule packs (shipped packs plus your own)."""
 
@@ -24,7 +32,7 @@ def list_rules(rules_dirs: tuple[Path, ...], pack_id: str | None, lang: str) -> 
     """One line per rule: id, pack, severity, kind (auto or manual) and title."""
     from ..rules.loader import load_packs
 
-    ruleset = load_packs(extra_dirs=rules_dirs)
+    ruleset = load_packs(extra_dirs=[pack_location(d) for d in rules_dirs])
     packs = [p for p in ruleset.packs if pack_id in (None, p.id)]
     if pack_id and not packs:
         raise UsageError(f"--pack {pack_id}: no such pack; valid: {', '.join(p.id for p in ruleset.packs)}")
@@ -45,7 +53,7 @@ def show(rule_id: str, rules_dirs: tuple[Path, ...]) -> int:
 
     from ..rules.loader import load_packs
 
-    ruleset = load_packs(extra_dirs=rules_dirs)
+    ruleset = load_packs(extra_dirs=[pack_location(d) for d in rules_dirs])
     try:
         rule = ruleset.rule(rule_id)
     except KeyError:
@@ -57,19 +65,18 @@ def show(rule_id: str, rules_dirs: tuple[Path, ...]) -> int:
     return int(ExitCode.OK)
 
 
-@rules.command("validate")
-@click.argument("directory", type=click.Path(path_type=Path))
+@rules.command("validate", short_help="Check rule packs against the schema; print every problem.", epilog="\b\nExample:\n  piscan rules validate my-packs/")
+@click.argument("directory", type=click.Path(path_type=Path), metavar="PATH")
 def validate(directory: Path) -> int:
-    """Check every pack in DIRECTORY against the schema; print every problem as file:line: key: message.
+    """Check every pack in PATH (a folder or one .yaml file) against the schema.
 
-    Exit 0 when all packs are valid, 2 otherwise.
+    Every problem is printed as file:line: key: message. Exit 0 when all packs are valid,
+    2 otherwise.
     """
     from ..rules.loader import load_dir, pack_files, read_pack
 
     problems = []
-    files = pack_files(directory)
-    if not files:
-        raise UsageError(f"no rule packs (*.yaml) in {directory}")
+    files = pack_files(pack_location(directory))
     for path in files:
         found, _ = read_pack(path)
         problems.extend(found)
@@ -83,18 +90,18 @@ def validate(directory: Path) -> int:
     return int(ExitCode.OK)
 
 
-@rules.command("test")
-@click.argument("directory", type=click.Path(path_type=Path))
+@rules.command("test", short_help="Run the positive and negative cases of every rule in PATH.", epilog="\b\nExample:\n  piscan rules test my-packs/ -v")
+@click.argument("directory", type=click.Path(path_type=Path), metavar="PATH")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass.")
 def test(directory: Path, verbose: bool) -> int:
-    """Run the positive and negative cases of every rule in DIRECTORY.
+    """Run the positive and negative cases of every rule in PATH (a folder or one .yaml file).
 
     Exit 0 when all pass, 1 when a case fails, 2 when a pack is invalid.
     """
     from ..rules.casetest import run_ruleset_cases
     from ..rules.loader import load_dir
 
-    outcomes = run_ruleset_cases(load_dir(directory))
+    outcomes = run_ruleset_cases(load_dir(pack_location(directory)))
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
         if verbose or not outcome.ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 
 from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
 from ..result import dumps, write_atomic
+from .paths import created_only_on_success, input_dir, input_file, output_dir, pack_location, write_error
 
 SEVERITIES = ("info", "low", "medium", "high")
 FAIL_ON_CHOICES = ("never", *SEVERITIES)
@@ -31,32 +33,42 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return tuple(formats)
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+SCAN_EPILOG = (
+    "\b\nExamples:\n"
+    "  piscan scan app.apk -o case-17 --category 30 --case-id 2026-017\n"
+    "  piscan scan app.apk -o case-17 --session piscan-session -f json,html,pdf\n"
+    "  piscan scan __APP__.wxapkg --subpackage _pkgA_.wxapkg -o mp-out\n"
+    "  piscan scan app.apk -o ci-out --fail-on high --reproducible\n\n"
+    + EXIT_CODES_HELP
+)
+
+
+@click.command(epilog=SCAN_EPILOG)
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("piscan-out"),
-              show_default=True, help="Output folder; nothing is written outside it.")
-@click.option("-f", "--format", "formats", default="json,html", show_default=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), metavar="DIRECTORY", default=Path("piscan-out"),
+              show_default=True, help="Output folder, created if missing; nothing is written outside it.")
+@click.option("-f", "--format", "formats", default="json,html", show_default=True, metavar="LIST",
               help="Comma-separated outputs: json, html, sarif, pdf (json is always written).")
-@click.option("--category", help="App type from the 2021 necessary-PI rules: id 1-39 or its Chinese/English name.")
-@click.option("--case-id", help="Case identifier printed on the report.")
-@click.option("--examiner", help="Examiner's name printed on the report.")
+@click.option("--category", metavar="TYPE", help="App type from the 2021 necessary-PI rules: id 1-39 or its Chinese/English name.")
+@click.option("--case-id", metavar="ID", help="Case identifier printed on the report.")
+@click.option("--examiner", metavar="NAME", help="Examiner's name printed on the report.")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True,
               help="Report language.")
 @click.option("--unmask", is_flag=True, help="Show PI values unmasked in reports.")
-@click.option("--session", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--session", type=click.Path(path_type=Path), metavar="DIRECTORY",
               help="Join a proxy session directory (piscan proxy --session) with the static facts.")
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule-pack folder or file (repeatable).")
 @click.option("--disable", "disabled", multiple=True, metavar="RULE", help="Disable a rule by id (repeatable).")
 @click.option("--deep", is_flag=True, help="Add smali around each call site using androguard's full analysis (slow).")
-@click.option("--wxid", help="Mini-program AppID (wx…) used to decrypt a PC-WeChat (V1MMWX) package.")
-@click.option("--subpackage", "subpackages", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--wxid", metavar="APPID", help="Mini-program AppID (wx…) used to decrypt a PC-WeChat (V1MMWX) package.")
+@click.option("--subpackage", "subpackages", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
               help="Mini-program subpackage .wxapkg to scan with the main package (repeatable).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="never", show_default=True,
               help="Exit 1 when a finding at or above this severity exists.")
 @click.option("--strict", is_flag=True, help="Exit 3 when the result is incomplete (packed code, unreadable parts).")
 @click.option("--reproducible", is_flag=True, help="Pin times and host name so the same input gives identical files.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr except errors.")
 def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_id: str | None,
          examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
          disabled: tuple[str, ...], deep: bool, wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
@@ -64,16 +76,21 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
 
     Writes OUT/result.json (the canonical, schema-checked result) and the requested reports.
-    Files are written only when the scan succeeds.
+    Files are written only when the scan succeeds; a folder OUT created by a failed scan is
+    removed again. Progress is shown when stderr is a terminal.
     """
-    from ..report import render
     from ..rules.engine import fails
     from ..scan import ScanOptions, run_scan
 
     wanted = parse_formats(formats)
+    preflight(target, out_dir, wanted, category=category, session=session, rules_dirs=rules_dirs,
+              disabled=disabled, subpackages=subpackages)
+    # progress lines are for a person watching a terminal; redirected stderr keeps to the
+    # summary (or to the one error line), so scripts and case logs stay clean
+    show_progress = not quiet and sys.stderr.isatty()
 
     def progress(message: str) -> None:
-        if not quiet:
+        if show_progress:
             click.echo(f"piscan: {message}", err=True)
 
     options = ScanOptions(
@@ -82,11 +99,9 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         session=session, rules_dirs=rules_dirs, disabled=disabled, wxid=wxid, subpackages=subpackages,
         progress=progress,
     )
-    result = run_scan(options)
-    write_atomic(out_dir / REPORT_FILES["json"], dumps(result))
-    for fmt in wanted:
-        if fmt != "json":
-            render(result, fmt, out_dir / REPORT_FILES[fmt], lang=lang, unmask=unmask)
+    with created_only_on_success(out_dir):
+        result = run_scan(options)
+        write_outputs(result, out_dir, wanted, lang=lang, unmask=unmask)
     _print_summary(result, out_dir, wanted, quiet)
     if strict and not result["complete"]:
         click.echo("piscan: result is incomplete (see limitations) and --strict was given", err=True)
@@ -94,6 +109,66 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     if fails(result, fail_on):
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
+
+
+def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], *, category: str | None,
+              session: Path | None, rules_dirs: tuple[Path, ...], disabled: tuple[str, ...],
+              subpackages: tuple[Path, ...]) -> None:
+    """Reject bad inputs, options and output folders before the (possibly long) scan starts."""
+    from ..rules.loader import load_packs
+    from ..scan import input_kind
+
+    if input_kind(target) != "miniprogram-dir":
+        input_file(target, "an APK or a .wxapkg file", allow_empty=True)
+    for sub in subpackages:
+        input_file(sub, "a subpackage .wxapkg file")
+    if session is not None:
+        from ..traffic.session import load_session_meta
+
+        load_session_meta(input_dir(session, "a proxy session folder"))
+    if category is not None:
+        from ..rules.categories import resolve_category
+
+        resolve_category(category)
+    load_packs([pack_location(d) for d in rules_dirs], disabled=list(disabled))
+    if "pdf" in formats:
+        from ..report.chromium import require_chromium
+
+        require_chromium("--format pdf")
+    output_dir(out_dir)
+    for fmt in ("json", *formats):
+        if (out_dir / REPORT_FILES[fmt]).is_dir():
+            raise UsageError(f"-o {out_dir}: {REPORT_FILES[fmt]} in it is a folder; cannot write the {fmt} output")
+
+
+def write_outputs(result: dict, out_dir: Path, formats: tuple[str, ...], *, lang: str, unmask: bool) -> None:
+    """Write result.json and the reports into ``out_dir``: all of them, or none.
+
+    Each file is first written under a hidden partial name; only when every format rendered are
+    they renamed into place, so a failing renderer leaves earlier results in ``out_dir`` untouched.
+    """
+    from ..report import render
+
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for fmt in ("json", *[f for f in formats if f != "json"]):
+            final = out_dir / REPORT_FILES[fmt]
+            partial = out_dir / f".{final.stem}.partial{final.suffix}"
+            staged.append((partial, final))
+            if fmt == "json":
+                write_atomic(partial, dumps(result))
+            else:
+                render(result, fmt, partial, lang=lang, unmask=unmask)
+    except OSError as exc:
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
+        raise write_error(out_dir, exc) from None
+    except BaseException:
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
+        raise
+    for partial, final in staged:
+        os.replace(partial, final)
 
 
 def invoked_command() -> list[str]:

@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..sdk.detect import SdkEvidence, detect_sdks
 from ..sdk.pack import SdkPack, SdkRecord, load_sdk_pack
 from ..sdk.packers import PackerEvidence, detect_packers, load_packers
+from .paths import input_file
 
 
 def _pack() -> SdkPack:
@@ -32,7 +33,11 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group("sdks")
+@click.group("sdks", epilog=(
+    "\b\nExamples:\n"
+    "  piscan sdks list --category push\n"
+    "  piscan sdks show umeng_analytics\n"
+    "  piscan sdks match app.apk"))
 def sdks() -> None:
     """Browse the SDK knowledge pack and match it against an APK."""
 
@@ -138,14 +143,14 @@ def collect_match_evidence(path: Path) -> tuple[dict[str, Any], SdkEvidence, Pac
     return info, evidence, packer_ev
 
 
-@sdks.command("match")
-@click.argument("apk", type=click.Path(dir_okay=False, path_type=Path))
+@sdks.command("match", epilog="\b\nExample:\n  piscan sdks match app.apk --all")
+@click.argument("apk", type=click.Path(path_type=Path), metavar="APP.apk")
 @click.option("--all", "show_all", is_flag=True, help="Also list open-source libraries (category 'library').")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every SDK, libraries included, and packers).")
 def match_cmd(apk: Path, show_all: bool, as_json: bool) -> None:
     """Detect the SDKs and packers in APP.apk, with confidence and the signals that matched."""
     pack = _pack()
-    info, evidence, packer_ev = collect_match_evidence(apk)
+    info, evidence, packer_ev = collect_match_evidence(input_file(apk, "an APK file", allow_empty=True))
     rows = detect_sdks(pack, evidence)
     packers = detect_packers(load_packers(), packer_ev)
     if as_json:

@@ -13,6 +13,7 @@ import click
 from ..errors import ExitCode, InputError, UsageError
 from ..hashing import digest_file
 from ..result import write_atomic
+from .paths import created_only_on_success, input_dir, input_file, output_dir, output_file, write_error
 
 DEFAULT_SESSION = "piscan-session"
 
@@ -29,18 +30,26 @@ def mitmdump_path() -> Path:
     return path
 
 
-@click.command()
+@click.command(epilog=(
+    "\b\nExample (the phone's Wi-Fi proxy set to this computer, port 8080):\n"
+    "  piscan proxy --device phone-a.yaml --apk app.apk --session s17\n"
+    "  piscan mark consent --session s17     second terminal, at the consent tap\n"
+    "  piscan verify s17                     after Ctrl-C\n"
+    "  piscan scan app.apk --session s17 -o case-17"))
 @click.option("--listen-host", default="0.0.0.0", show_default=True, help="Address the proxy listens on.")
 @click.option("--listen-port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Proxy port.")
-@click.option("--device", "device", type=click.Path(dir_okay=False), help="Device profile YAML (piscan device init).")
+@click.option("--device", "device", type=click.Path(), metavar="FILE", help="Device profile YAML (piscan device init).")
 @click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
-              type=click.Path(file_okay=False), help="Session directory to record into.")
-@click.option("--apk", type=click.Path(dir_okay=False), help="APK under test (first-party domains from its package).")
+              type=click.Path(), metavar="DIRECTORY", help="Session directory to record into.")
+@click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains from its package).")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
           body_cap: int | None, mitmdump_args: tuple[str, ...]) -> int:
-    """Run mitmdump with the PIScan addon, recording into SESSION.
+    """Run mitmdump with the PIScan addon, recording into the --session folder.
+
+    Every request is matched against the device profile's identifiers as it passes; the folder
+    keeps the flows and hash-chained logs of observations and phase marks.
 
     Extra arguments after `--` go to mitmdump unchanged (e.g. `-- --set confdir=~/.mitmproxy`).
     Switch phases from a second terminal with `piscan mark consent --session SESSION`.
@@ -51,8 +60,10 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
     from ..traffic.session import init_session
 
     # validate here so that a bad input is one line, not a mitmdump start-up failure
-    profile = load_profile(device) if device else None
-    package = apk_package(apk) if apk else None
+    profile = load_profile(input_file(device, "a device-profile YAML file")) if device else None
+    package = apk_package(input_file(apk, "an APK file")) if apk else None
+    output_dir(session, "--session")
+    mitmdump_path()
     init_session(session, profile=profile, apk=apk, package=package)
     argv = [str(mitmdump_path()), "--listen-host", listen_host, "--listen-port", str(listen_port),
             "-s", str(Path(addon_module.__file__).resolve()),
@@ -74,12 +85,19 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
             continue
 
 
-@click.command()
+@click.command(epilog=(
+    "\b\nExamples:\n"
+    "  piscan mark consent --session s17      user agreed to the privacy notice\n"
+    "  piscan mark refuse --session s17       user refused it\n"
+    "  piscan mark background --session s17   app sent to the background"))
 @click.argument("name")
 @click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
               type=click.Path(file_okay=False), help="Session directory of the running proxy.")
 def mark(name: str, session: str) -> int:
-    """Switch the session's phase: consent, refuse, background, foreground or a custom NAME."""
+    """Switch the session's phase: consent, refuse, background, foreground or a custom NAME.
+
+    Requests seen after the mark belong to the new phase (a session starts in before_consent).
+    """
     from ..traffic.phases import append_mark
 
     record = append_mark(session, name)
@@ -87,14 +105,18 @@ def mark(name: str, session: str) -> int:
     return 0
 
 
-@click.command()
-@click.argument("session", type=click.Path(file_okay=False))
+@click.command(epilog="\b\nExample:\n  piscan verify piscan-session")
+@click.argument("session", type=click.Path(), metavar="SESSION")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(session: str, as_json: bool) -> int:
-    """Check the hash chains and the flows file of a proxy session (exit 3 if tampered)."""
+    """Check the hash chains and the flows file of a proxy session (exit 3 if tampered).
+
+    A last line cut off when the proxy was killed mid-write is reported and ignored; any other
+    damage (edited, inserted or removed lines) fails the check.
+    """
     from ..traffic.verify import verify_session
 
-    report = verify_session(session)
+    report = verify_session(input_dir(session, "a proxy session folder"))
     if as_json:
         click.echo(json.dumps({
             "ok": report.ok,
@@ -119,17 +141,25 @@ def device() -> None:
     """Device profiles: the test phone's identifiers to look for in traffic."""
 
 
-@device.command("init")
-@click.argument("path", default="device-profile.yaml", type=click.Path(dir_okay=False))
+@device.command("init", epilog="\b\nExample:\n  piscan device init phone-a.yaml")
+@click.argument("path", default="device-profile.yaml", type=click.Path(), metavar="[PATH]")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def device_init(path: str, force: bool) -> int:
-    """Write a commented device-profile template to PATH (default device-profile.yaml)."""
+    """Write a commented device-profile template to PATH (default device-profile.yaml).
+
+    An existing PATH is never overwritten silently: the command refuses (exit 2) unless --force
+    is given, so a filled-in profile is not lost to a second `init`.
+    """
     from ..traffic.profile import PROFILE_TEMPLATE
 
-    target = Path(path)
+    target = output_file(path, "PATH")
     if target.exists() and not force:
-        raise UsageError(f"{target} exists; use --force to overwrite it")
-    write_atomic(target, PROFILE_TEMPLATE)
+        raise UsageError(f"{target}: already exists; use --force to overwrite it")
+    with created_only_on_success(target.parent):
+        try:
+            write_atomic(target, PROFILE_TEMPLATE)
+        except OSError as exc:
+            raise write_error(target, exc, "PATH") from None
     click.echo(f"piscan: wrote {target}; fill in the test phone's values")
     return 0
 
@@ -139,16 +169,23 @@ def traffic() -> None:
     """Analyse saved captures offline."""
 
 
-@traffic.command("analyze")
-@click.argument("capture", type=click.Path(dir_okay=False))
-@click.option("--device", type=click.Path(dir_okay=False), help="Device profile YAML.")
-@click.option("--apk", type=click.Path(dir_okay=False), help="APK under test (first-party domains).")
-@click.option("--marks", type=click.Path(dir_okay=False), help="A session's marks.jsonl to assign phases by time.")
+@traffic.command("analyze", epilog=(
+    "\b\nExamples:\n"
+    "  piscan traffic analyze capture.har --device phone-a.yaml --apk app.apk\n"
+    "  piscan traffic analyze s17/flows.mitm --marks s17/marks.jsonl -o t.json"))
+@click.argument("capture", type=click.Path(), metavar="CAPTURE")
+@click.option("--device", type=click.Path(), metavar="FILE", help="Device profile YAML.")
+@click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains).")
+@click.option("--marks", type=click.Path(), metavar="FILE", help="A session's marks.jsonl to assign phases by time.")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write JSON here instead of stdout.")
+@click.option("-o", "--output", type=click.Path(), metavar="FILE", help="Write JSON here instead of stdout.")
 def analyze(capture: str, device: str | None, apk: str | None, marks: str | None, body_cap: int | None,
             output: str | None) -> int:
-    """Observations, frequency and limitations for a .mitm or .har CAPTURE, as JSON."""
+    """Observations, frequency and limitations for a .mitm or .har CAPTURE, as JSON.
+
+    The JSON goes to stdout unless -o is given. Without --marks every request is in phase
+    `unmarked`: a capture alone cannot tell before and after consent.
+    """
     from ..traffic.analyze import Analyzer
     from ..traffic.decoders import DEFAULT_BODY_CAP
     from ..traffic.offline import analyze_capture, capture_facts
@@ -156,11 +193,16 @@ def analyze(capture: str, device: str | None, apk: str | None, marks: str | None
     from ..traffic.profile import load_profile
     from ..traffic.store import read_chain
 
-    if not Path(capture).is_file():
-        raise InputError("no such capture", capture)
-    profile = load_profile(device) if device else None
-    resolver = PartyResolver(apk_package(apk) if apk else None)
-    mark_rows = read_chain(marks)[0] if marks else None
+    if output:
+        output_file(output)
+    input_file(capture, "a .mitm or .har capture")
+    profile = load_profile(input_file(device, "a device-profile YAML file")) if device else None
+    resolver = PartyResolver(apk_package(input_file(apk, "an APK file")) if apk else None)
+    mark_rows = None
+    if marks:
+        mark_rows, chain = read_chain(input_file(marks, "a session's marks.jsonl"))
+        if not chain.ok:
+            raise InputError(f"not a valid marks log: {chain.error}", marks)
     analyzer = Analyzer(profile, resolver, body_cap or DEFAULT_BODY_CAP)
     facts, limitations = capture_facts(analyze_capture(capture, analyzer, mark_rows))
     digest = digest_file(capture)
@@ -173,7 +215,11 @@ def analyze(capture: str, device: str | None, apk: str | None, marks: str | None
     }
     text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     if output:
-        write_atomic(Path(output), text)
+        with created_only_on_success(Path(output).parent):
+            try:
+                write_atomic(Path(output), text)
+            except OSError as exc:
+                raise write_error(Path(output), exc) from None
     else:
         click.echo(text, nl=False)
     return 0

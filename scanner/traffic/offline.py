@@ -51,7 +51,7 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
         while True:
             try:
                 state = tnetstring.load(handle)
-            except ValueError as exc:
+            except (ValueError, IndexError) as exc:  # IndexError: file ends mid-record
                 if str(exc) == "not a tnetstring: empty file":
                     return
                 raise InputError(f"not a readable mitmproxy capture: flow {index + 1}: {exc}", path) from None
