@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from .resources import rules_dir
+from .safeyaml import safe_load
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,6 @@ class PiVocabulary:
 @cache
 def vocabulary() -> PiVocabulary:
     """Load (once) the shipped PI vocabulary."""
-    data = yaml.safe_load((rules_dir() / "pi-types.yaml").read_text(encoding="utf-8"))
+    data = safe_load((rules_dir() / "pi-types.yaml").read_text(encoding="utf-8"))
     types = {row["id"]: PiType(**row) for row in data["pi_types"]}
     return PiVocabulary(version=str(data["version"]), types=types)

@@ -9,6 +9,7 @@ finished result (``scanner.commands.scan``).
 
 from __future__ import annotations
 
+import gc
 import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -75,14 +76,32 @@ def run_scan(options: ScanOptions) -> dict[str, Any]:
     """Scan the input named in ``options`` and return the finished result (not yet written)."""
     kind = input_kind(options.input)
     category = _resolve_category(options.category)
-    if kind == "apk":
-        result = _scan_android(options, category)
-    else:
-        result = _scan_miniprogram(options, category)
-    if options.session is not None:
-        _join_session(result, options.session, options.progress)
-    _evaluate_rules(result, options)
+    with gc_paused():
+        if kind == "apk":
+            result = _scan_android(options, category)
+        else:
+            result = _scan_miniprogram(options, category)
+        if options.session is not None:
+            _join_session(result, options.session, options.progress)
+        _evaluate_rules(result, options)
     return finish_result(result, reproducible=options.reproducible)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Suspend Python's cyclic garbage collector for the block (reference counting still frees).
+
+    A scan builds hundreds of thousands of small long-lived tuples (DEX method tables, call
+    graph edges); every full collection would walk all of them again, which cost about a quarter
+    of the run time on a 30-DEX app. The collector is restored, as it was, when the block exits.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _resolve_category(value: str | None) -> dict[str, Any] | None:
@@ -256,11 +275,11 @@ def _add_limitations(result: dict[str, Any], limitations: Sequence[Limitation]) 
         add_limitation(result, limitation)
 
 
-def _dex_string_sources(index: Any) -> list[tuple[str, str, list[str]]]:
-    by_dex: dict[str, list[str]] = {}
-    for dex_name, text in index.strings():
-        by_dex.setdefault(dex_name, []).append(text)
-    return [(name, "dex", strings) for name, strings in sorted(by_dex.items())]
+def _dex_string_sources(index: Any) -> list[tuple[str, str, Iterator[str]]]:
+    # Every URL, host name and e-mail address has a dot (the endpoint scanner skips strings
+    # without one), so only those strings are decoded, lazily, one DEX at a time.
+    dexes = sorted((dex for dex in index.dexes if dex.string_count), key=lambda dex: dex.name)
+    return [(dex.name, "dex", dex.strings_with(b".")) for dex in dexes]
 
 
 def merge_endpoints(*lists: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..hashing import sha256_bytes
 from ..pi import PiVocabulary, vocabulary
 from ..resources import rules_dir
+from ..safeyaml import safe_load
 
 PACK_ID = "android-apis"
 _METHOD_RE = re.compile(r"^(L[^;\s]+;)->([^(\s]+)\(([^)\s]*)\)(\S+)$")
@@ -197,7 +198,7 @@ def parse_catalogue(data: bytes, path: str | Path, vocab: PiVocabulary | None = 
     path = Path(path)
     vocab = vocab or vocabulary()
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        doc = safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise _fail(path, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("apis"), list) or "version" not in doc:

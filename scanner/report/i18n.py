@@ -15,6 +15,7 @@ import yaml
 
 from ..errors import UsageError
 from ..resources import templates_dir
+from ..safeyaml import safe_load
 
 LANGS: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
@@ -49,7 +50,7 @@ class Labels:
 def parse_labels(text: str, source: str = "labels.yaml") -> Labels:
     """Parse a labels file; ``UsageError`` naming the file and the bad key when malformed."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"not valid YAML: {exc}", source) from None
     if not isinstance(data, dict) or not isinstance(data.get("labels"), dict):

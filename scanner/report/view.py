@@ -17,6 +17,7 @@ import yaml
 
 from ..pi import vocabulary
 from ..resources import rules_dir
+from ..safeyaml import safe_load
 from .i18n import Labels, labels, pick
 
 SEVERITIES = ("high", "medium", "low", "info")
@@ -24,6 +25,9 @@ SEVERITIES = ("high", "medium", "low", "info")
 DOC_ORDER = ("RD", "NPI", "PIPL", "CSL", "NDS", "MIN", "CRIM", "XB", "M337", "M164", "M292", "M26",
              "GB35273", "GB41391", "GB42582", "GB42574", "SDKGB", "TC-PERM", "TC-SDK", "TC-SELF", "TAF078", "WX")
 NPI_PACK = "cn-npi-2021"
+#: evidence items shown per finding; the rest are counted in a note that points to result.json,
+#: so a finding backed by thousands of call sites still gives a report a browser opens quickly.
+EVIDENCE_CAP = 50
 #: fact section -> evidence kind, for resolving ``evidence[].ref`` to its fact.
 _FACT_LISTS = (
     ("permissions", "permission"),
@@ -117,7 +121,7 @@ def parse_npi_table(data: Any) -> dict[int, frozenset[str]] | None:
 def _npi_table() -> dict[int, frozenset[str]] | None:
     """The shipped necessary-PI table (``rules/npi-types.yaml``), or ``None`` when absent or unusable."""
     try:
-        data = yaml.safe_load((rules_dir() / "npi-types.yaml").read_text(encoding="utf-8"))
+        data = safe_load((rules_dir() / "npi-types.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return None
     return parse_npi_table(data)
@@ -286,6 +290,8 @@ class ViewBuilder:
     def finding(self, f: dict[str, Any]) -> dict[str, Any]:
         refs = [self.legal_ref(r) for r in f.get("legal_refs") or []]
         severity = str(f.get("severity", "info"))
+        evidence = f.get("evidence") or []
+        more = max(0, len(evidence) - EVIDENCE_CAP)
         return {
             "id": str(f.get("id", "")),
             "rule_id": str(f.get("rule_id", "")),
@@ -300,7 +306,8 @@ class ViewBuilder:
             "evidence_level": self.t.opt(f"evidence_level.{f.get('evidence_level')}", str(f.get("evidence_level", ""))),
             "party": self.party_text(f.get("party")),
             "phase": self.phase_text(f.get("phase")),
-            "evidence": [self.evidence(e) for e in f.get("evidence") or []],
+            "evidence": [self.evidence(e) for e in evidence[:EVIDENCE_CAP]],
+            "evidence_more": self.t("text.more_evidence").replace("{n}", str(more)) if more else "",
         }
 
     def evidence(self, ev: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from ..errors import UsageError
 from ..hashing import sha256_bytes
 from ..pi import vocabulary
 from ..resources import rules_dir
+from ..safeyaml import safe_load
 
 NPI_FILE = "npi-types.yaml"
 
@@ -62,7 +61,7 @@ def app_types() -> AppTypeTable:
     """Load (once) the shipped NPI table; every PI-type id must be in the vocabulary."""
     path = rules_dir() / NPI_FILE
     raw = path.read_bytes()
-    data = yaml.safe_load(raw.decode("utf-8"))
+    data = safe_load(raw.decode("utf-8"))
     vocab = vocabulary()
     types: dict[int, AppType] = {}
     for row in data["types"]:

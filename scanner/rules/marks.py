@@ -3,6 +3,7 @@
 A :class:`yaml.SafeLoader` subclass builds :class:`MarkedDict` / :class:`MarkedList` (plain
 ``dict`` / ``list`` subclasses that also remember the 1-based line of each key or item).
 Duplicate keys, which PyYAML silently overwrites, are refused. Only safe YAML tags exist.
+With libyaml the same constructors run on the C parser's nodes (see :mod:`scanner.safeyaml`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import yaml
+
+from ..safeyaml import load_with
 
 
 class MarkedDict(dict):
@@ -60,13 +63,22 @@ def _construct_sequence(loader: _MarkedLoader, node: yaml.SequenceNode) -> Marke
     return result
 
 
-_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_CMarkedLoader: type | None = None
+if hasattr(yaml, "CSafeLoader"):
+    class _CMarkedLoaderImpl(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+        """The same marked constructors on libyaml's parser (same nodes, same marks)."""
+
+    _CMarkedLoader = _CMarkedLoaderImpl
+
+for _loader in (_MarkedLoader, _CMarkedLoader):
+    if _loader is not None:
+        _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+        _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def load_marked(text: str) -> Any:
     """Parse YAML text into marked containers (``yaml.YAMLError`` / ``DuplicateKeyError`` on bad input)."""
-    return yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
+    return load_with(text, _MarkedLoader, _CMarkedLoader)
 
 
 def line_of(root: Any, path: Sequence[Any]) -> int:

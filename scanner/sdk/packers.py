@@ -19,6 +19,7 @@ import yaml
 
 from ..errors import UsageError
 from ..resources import rules_dir
+from ..safeyaml import safe_load
 from .pack import name_matches
 
 SIGNAL_KINDS = ("native_lib", "file", "class")
@@ -106,7 +107,7 @@ def _signal(raw: Any, path: Path, pid: str) -> PackerSignal:
 def parse_packers(text: str, path: Path) -> PackerTable:
     """Parse and validate the packer table text; ``UsageError`` naming the file on a problem."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"invalid packer table: {str(exc).splitlines()[0]}", path) from None
     if not isinstance(data, dict) or not isinstance(data.get("packers"), list) or not data.get("version"):

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..safeyaml import safe_load
 
 PROFILE_FORMAT = "piscan-device/1"
 
@@ -109,7 +110,7 @@ def _check(key: str, kind: str, value: str, path: Path) -> None:
 def parse_profile(text: str, path: Path) -> DeviceProfile:
     """Validate profile YAML text; ``InputError`` naming the file and the bad key or value."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}".replace("\n", " "), path) from None
     if data is None:
