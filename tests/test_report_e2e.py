@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from scanner.cli import main
 from scanner.report.chromium import audit_page, find_chromium, screenshot
 from scanner.report.html import render_html
+from scanner.testing.golden import normalise_html
 from scanner.testing.corpus import REPO, apk_params, corpus_dir
 
 GOLDEN = REPO / "tests" / "data" / "golden"
@@ -34,12 +34,6 @@ def pinned(result: dict) -> dict:
     return data
 
 
-def normalise(html: str) -> str:
-    """Blank out the renderer's own version (the result's tool version stays: it is evidence)."""
-    html = re.sub(r'(<meta name="generator" content="PIScan )[^"]*(")', r"\1X\2", html)
-    return re.sub(r'(<footer class="report-foot">.*?PIScan )\S+( ·)', r"\1X\2", html)
-
-
 @pytest.fixture(scope="module")
 def sample_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("sample-report")
@@ -50,7 +44,7 @@ def sample_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_sample_report_golden(sample_result: dict, lang: str) -> None:
-    html = normalise(render_html(sample_result, lang=lang, unmask=False))
+    html = normalise_html(render_html(sample_result, lang=lang, unmask=False))
     golden = GOLDEN / f"piscan-demo.report.{lang}.html"
     if os.environ.get("PISCAN_UPDATE_GOLDEN") == "1":
         golden.write_text(html, encoding="utf-8")

@@ -10,6 +10,7 @@ import pytest
 
 from scanner.report import view
 from scanner.report.html import render_html
+from scanner.testing.golden import normalise_html
 from scanner.report.i18n import labels
 from scanner.testing.builders import (
     RAW_VALUES,
@@ -25,12 +26,6 @@ GOLDEN = Path(__file__).parent / "data" / "golden"
 PINNED_NPI = {38: frozenset()}
 
 
-def normalise(html: str) -> str:
-    """Blank out the renderer's own version (the result's tool version stays: it is evidence)."""
-    html = re.sub(r'(<meta name="generator" content="PIScan )[^"]*(")', r"\1X\2", html)
-    return re.sub(r'(<footer class="report-foot">.*?PIScan )\S+( ·)', r"\1X\2", html)
-
-
 @pytest.fixture
 def pinned_npi(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(view, "_npi_table", lambda: PINNED_NPI)
@@ -38,7 +33,7 @@ def pinned_npi(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_golden(lang: str, pinned_npi: None) -> None:
-    html = normalise(render_html(sample_result(), lang=lang))
+    html = normalise_html(render_html(sample_result(), lang=lang))
     golden = GOLDEN / f"sample.{lang}.html"
     if os.environ.get("PISCAN_UPDATE_GOLDEN") == "1":
         golden.write_text(html, encoding="utf-8")
