@@ -47,6 +47,7 @@ class PiscanAddon:
         self._queue: Any = None
         self._process: Any = None
         self._conns: dict[str, tuple[Any, ...]] = {}
+        self._requests_sent: dict[str, bool] = {}
         self._batch: list[Any] = []
         self._flush_timer: Any = None
 
@@ -99,6 +100,7 @@ class PiscanAddon:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
         self._conns = {}
+        self._requests_sent = {}
 
     # --- event-loop hooks: small constant work only ----------------------------------------
 
@@ -109,6 +111,11 @@ class PiscanAddon:
         self.seq += 1
         phase = self.tracker.current() if self.tracker is not None else self.phase
         self._put(("req", flow.id, self.seq, phase, flow.request.get_state()))
+        if self.session is not None:
+            # the worker keeps this state for the flows file: the response sends no second copy
+            if len(self._requests_sent) >= _CONN_CACHE_MAX:
+                self._requests_sent.pop(next(iter(self._requests_sent)))
+            self._requests_sent[flow.id] = True
 
     def response(self, flow: http.HTTPFlow) -> None:
         """Queue the finished flow for the flows file."""
@@ -180,10 +187,16 @@ class PiscanAddon:
             "comment": flow.comment,
             "timestamp_created": flow.timestamp_created,
             "backup": copy.deepcopy(backup) if backup else None,
-            "request": flow.request.get_state(),
+            "request": self._request_state(flow),
             "response": flow.response.get_state() if flow.response else None,
             "websocket": flow.websocket.get_state() if flow.websocket else None,
         }
+
+    def _request_state(self, flow: http.HTTPFlow) -> dict[str, Any] | None:
+        """None when request() already queued this flow's request state: the worker reuses it."""
+        if self._requests_sent.pop(flow.id, False):
+            return None
+        return flow.request.get_state()
 
     @command.command("piscan.mark")
     def mark(self, name: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 log = logging.getLogger("piscan")
 STOP = None
 POLL_S = 0.5
+REQUEST_CACHE_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,16 @@ def run(items: Any, config: WorkerConfig) -> None:
         observations = ChainWriter(Path(config.session) / OBSERVATIONS_FILE)
         flows = open(Path(config.session) / FLOWS_FILE, "ab")  # noqa: SIM115 - closed below
     conns: dict[str, dict[str, Any]] = {}
+    requests: dict[str, dict[str, Any]] = {}  # request states awaiting their flow record
 
     def handle(item: tuple[Any, ...]) -> None:
         kind = item[0]
         if kind == "req":
             _, flow_id, seq, phase, state = item
+            if flows is not None:
+                if len(requests) >= REQUEST_CACHE_MAX:
+                    requests.pop(next(iter(requests)))
+                requests[flow_id] = state
             req = request_data_of(flow_id, http.Request.from_state(state))
             try:
                 obs = analyzer.observe(req, seq, phase)
@@ -81,6 +87,9 @@ def run(items: Any, config: WorkerConfig) -> None:
             conns.pop(item[1], None)
         elif kind == "flow" and flows is not None:
             state = item[1]
+            queued = requests.pop(state["id"], None)
+            if state["request"] is None:
+                state["request"] = queued
             state["client_conn"] = conns[state["client_conn"]]
             state["server_conn"] = conns[state["server_conn"]]
             tnetstring.dump(state, flows)
