@@ -12,7 +12,7 @@ import click
 
 from ..errors import ExitCode, InputError, UsageError
 from ..hashing import digest_file
-from ..result import write_atomic
+from ..result import Limitation, write_atomic
 from .paths import created_only_on_success, input_dir, input_file, output_dir, output_file, write_error
 
 DEFAULT_SESSION = "piscan-session"
@@ -204,7 +204,9 @@ def analyze(capture: str, device: str | None, apk: str | None, marks: str | None
         if not chain.ok:
             raise InputError(f"not a valid marks log: {chain.error}", marks)
     analyzer = Analyzer(profile, resolver, body_cap or DEFAULT_BODY_CAP)
-    facts, limitations = capture_facts(analyze_capture(capture, analyzer, mark_rows))
+    cut_off: list[Limitation] = []
+    facts, limitations = capture_facts(analyze_capture(capture, analyzer, mark_rows, cut_off))
+    limitations = cut_off + limitations
     digest = digest_file(capture)
     doc = {
         "capture": {"name": Path(capture).name, "size": digest["size"], "sha256": digest["sha256"]},

@@ -29,6 +29,10 @@ from .store import read_chain
 UNMARKED_PHASE = "unmarked"
 
 
+class CaptureCutOff(InputError):
+    """A capture whose complete flows were read but whose last record is cut off (proxy killed)."""
+
+
 def iter_mitm(path: Path) -> Iterator[RequestData]:
     """HTTP requests of a mitmproxy dump, in file order; ``InputError`` on a bad file.
 
@@ -54,6 +58,8 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
             except (ValueError, IndexError) as exc:  # IndexError: file ends mid-record
                 if str(exc) == "not a tnetstring: empty file":
                     return
+                if index:
+                    raise CaptureCutOff(f"capture ends in an incomplete record after flow {index} ({exc})", path) from None
                 raise InputError(f"not a readable mitmproxy capture: flow {index + 1}: {exc}", path) from None
             index += 1
             try:
@@ -121,18 +127,29 @@ def iter_capture(path: str | Path) -> Iterator[RequestData]:
 
 
 def analyze_capture(
-    path: str | Path, analyzer: Analyzer, marks: list[dict[str, Any]] | None = None
+    path: str | Path,
+    analyzer: Analyzer,
+    marks: list[dict[str, Any]] | None = None,
+    limitations: list[Limitation] | None = None,
 ) -> list[Observation]:
     """Observations for every request of a capture, numbered from 1 in capture order.
 
     With ``marks`` (a session's marks.jsonl records) each request gets the phase in force at its
     time; without, the phase is ``unmarked`` (a capture alone cannot tell consent phases).
+    With ``limitations``, a capture whose last record is cut off (the proxy was killed) gives
+    the observations of its complete flows and an ``entry_unreadable`` limitation there;
+    without, it raises :class:`CaptureCutOff`.
     """
     timeline = PhaseTimeline(marks) if marks is not None else None
     out = []
-    for seq, req in enumerate(iter_capture(path), start=1):
-        phase = timeline.phase_at(req.timestamp) if timeline is not None else UNMARKED_PHASE
-        out.append(analyzer.observe(req, seq, phase))
+    try:
+        for seq, req in enumerate(iter_capture(path), start=1):
+            phase = timeline.phase_at(req.timestamp) if timeline is not None else UNMARKED_PHASE
+            out.append(analyzer.observe(req, seq, phase))
+    except CaptureCutOff as exc:
+        if limitations is None:
+            raise
+        limitations.append(Limitation("entry_unreadable", exc.message, str(path)))
     return out
 
 

@@ -46,7 +46,8 @@ def _make_bad_files(root: Path) -> None:
         "existing": "keep me",
         "empty.mitm": b"",
         "garbage.mitm": bytes(range(256)) * 8,
-        "truncated.mitm": flows[: len(flows) // 2],
+        "truncated.mitm": flows[:50],  # cut inside its first record: nothing readable
+        "cut-off.mitm": flows[: len(flows) // 2],  # complete flows, then a cut-off record
         "empty.har": b"",
         "truncated.har": '{"log": {"entries": [{"request"',
         "log-is-a-number.har": '{"log": 5}',
@@ -275,6 +276,17 @@ def test_device_init_refuses_to_clobber_then_force_overwrites(bad_dir: Path, cap
     assert main(["device", "init", "existing", "--force"]) == 0
     assert "imei" in profile.read_text(encoding="utf-8")
     assert "wrote existing" in capsys.readouterr().out
+
+
+def test_traffic_analyze_keeps_the_complete_flows_of_a_cut_off_capture(bad_dir: Path, capsys) -> None:
+    """A proxy killed mid-write leaves a cut-off last record: the complete flows are analysed."""
+    assert main(["traffic", "analyze", "cut-off.mitm", "-o", "out.json"]) == 0
+    doc = json.loads((bad_dir / "out.json").read_text(encoding="utf-8"))
+    assert doc["complete"] is False
+    cut = [lim for lim in doc["limitations"] if lim["kind"] == "entry_unreadable"]
+    assert len(cut) == 1 and "incomplete record after flow" in cut[0]["detail"]
+    assert cut[0]["where"] == "cut-off.mitm"
+    assert doc["traffic"]["observations"], "the complete flows before the cut are analysed"
 
 
 def test_verify_reports_a_torn_last_line_and_passes(bad_dir: Path, capsys) -> None:
