@@ -42,7 +42,7 @@ class ResourceTable:
 
     @staticmethod
     def is_reference(value: str | None) -> bool:
-        """Whether an attribute value is an unresolved ``@XXXXXXXX`` resource reference."""
+        """Whether an attribute value is an unresolved resource reference such as ``@7F050007``."""
         return bool(value) and _REF.match(value) is not None  # type: ignore[arg-type]
 
     @cached_property

@@ -1,7 +1,7 @@
 """Facts from AndroidManifest.xml: identity, SDK levels, permissions, components and flags.
 
 Works on the lxml tree androguard decodes from the binary manifest (``APK.get_android_manifest_xml``)
-plus a :class:`~scanner.apk.labels.ResourceTable` for ``@XXXXXXXX`` references. Component
+plus a :class:`~scanner.apk.labels.ResourceTable` for ``@7F050007``-style references. Component
 ``exported`` is computed the way Android does: an explicit ``android:exported`` wins; otherwise a
 component is exported iff it has an intent filter, except providers, which are exported by
 default when minSdk or targetSdk is 16 or lower.
