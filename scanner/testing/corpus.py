@@ -45,3 +45,17 @@ def apk_params(paths: list[Path]) -> list:
     if not paths:
         return [pytest.param(None, marks=pytest.mark.skip(reason=CORPUS_REASON), id="no-corpus")]
     return [pytest.param(p, id=p.name) for p in paths]
+
+
+class ZipEntries:
+    """An APK's entries read with plain zipfile: what ``load_dex_index`` needs, without androguard."""
+
+    def __init__(self, path: Path) -> None:
+        import zipfile
+
+        self._zf = zipfile.ZipFile(path)
+        self.entries = tuple(sorted(self._zf.namelist()))
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one entry."""
+        return self._zf.read(name)

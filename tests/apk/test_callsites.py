@@ -19,7 +19,7 @@ import pytest
 from scanner.apk.callsites import find_call_sites
 from scanner.apk.catalogue import default_catalogue
 from scanner.apk.dex import DexFile
-from scanner.testing.corpus import apk_params, corpus_apks
+from scanner.testing.corpus import ZipEntries, apk_params, corpus_apks
 
 APP = """
 .class public Lcom/x/App;
@@ -197,21 +197,13 @@ def test_deep_adds_smali_around_each_site(apk: Path) -> None:
     """--deep: androguard's disassembly of the caller, the site marked with ``=>``."""
     from scanner.apk.code import analyse_code, load_dex_index
 
-    class _Zip:
-        def __init__(self, path: Path) -> None:
-            self._zf = zipfile.ZipFile(path)
-            self.entries = tuple(sorted(self._zf.namelist()))
-
-        def read(self, name: str) -> bytes:
-            return self._zf.read(name)
-
     class _NoEntries:
         application = None
         providers: tuple[str, ...] = ()
         boot_receivers: tuple[str, ...] = ()
 
     owner = {"kind": "unknown", "sdk_id": None, "sdk_name": None, "vendor": None}
-    facts = analyse_code(load_dex_index(_Zip(apk)), default_catalogue(), _NoEntries(), lambda _c: owner,
+    facts = analyse_code(load_dex_index(ZipEntries(apk)), default_catalogue(), _NoEntries(), lambda _c: owner,
                          deep=True, apk_path=apk)
     calls = facts.sections["api_calls"]
     assert calls and all(c["smali"] is not None for c in calls)

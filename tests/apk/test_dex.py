@@ -12,18 +12,9 @@ import pytest
 
 from scanner.apk.code import dex_entry_names, load_dex_index
 from scanner.apk.dex import DexError, DexFile, classify_unreadable, decode_mutf8, dotted
-from scanner.testing.corpus import apk_params, corpus_apks, corpus_edge_apks
+from scanner.testing.corpus import ZipEntries, apk_params, corpus_apks, corpus_edge_apks
 
 
-class _Zip:
-    """The two things load_dex_index needs, from a plain zipfile (tests do not need androguard)."""
-
-    def __init__(self, path: Path) -> None:
-        self._zf = zipfile.ZipFile(path)
-        self.entries = tuple(sorted(self._zf.namelist()))
-
-    def read(self, name: str) -> bytes:
-        return self._zf.read(name)
 
 
 @pytest.mark.corpus
@@ -48,7 +39,7 @@ def test_reader_matches_androguard(apk: Path) -> None:
 @pytest.mark.corpus
 @pytest.mark.parametrize("apk", apk_params(corpus_apks()))
 def test_index_summary(apk: Path) -> None:
-    index = load_dex_index(_Zip(apk))
+    index = load_dex_index(ZipEntries(apk))
     summary = index.summary()
     names = [row["name"] for row in summary["files"]]
     with zipfile.ZipFile(apk) as zf:
@@ -63,17 +54,17 @@ def test_index_summary(apk: Path) -> None:
 
 @pytest.mark.corpus
 def test_multidex_order_and_known_facts(corpus: Path) -> None:
-    index = load_dex_index(_Zip(corpus / "apk" / "appium-uiautomator2-server-v10.6.6.apk"))
+    index = load_dex_index(ZipEntries(corpus / "apk" / "appium-uiautomator2-server-v10.6.6.apk"))
     names = [row["name"] for row in index.summary()["files"]]
     assert names[:3] == ["classes.dex", "classes2.dex", "classes3.dex"] and names[-1] == "classes16.dex"
-    index = load_dex_index(_Zip(corpus / "apk" / "jpush-jbox-app-release.apk"))
+    index = load_dex_index(ZipEntries(corpus / "apk" / "jpush-jbox-app-release.apk"))
     assert "cn.jpush.android.util.b" in index.class_names()
     assert ("classes.dex", "getDeviceId") in set(index.strings())
 
 
 @pytest.mark.corpus
 def test_asset_apk_is_runtime_loaded_code(corpus: Path) -> None:
-    index = load_dex_index(_Zip(corpus / "apk" / "android-apidemos-5.0.0-debug.apk"))
+    index = load_dex_index(ZipEntries(corpus / "apk" / "android-apidemos-5.0.0-debug.apk"))
     rows = [(lim.kind, lim.where) for lim in index.limitations]
     assert ("dex_runtime_loaded", "assets/HelloActivity.apk") in rows
 
@@ -81,7 +72,7 @@ def test_asset_apk_is_runtime_loaded_code(corpus: Path) -> None:
 @pytest.mark.corpus
 @pytest.mark.parametrize("apk", apk_params(corpus_edge_apks()))
 def test_edge_apks_read_without_errors(apk: Path) -> None:
-    index = load_dex_index(_Zip(apk))
+    index = load_dex_index(ZipEntries(apk))
     assert [row["readable"] for row in index.summary()["files"]] == [True]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from scanner.apk.catalogue import default_catalogue
 from scanner.apk.code import analyse_code, load_dex_index
 from tests.apk.test_callsites import synthetic_dex  # noqa: F401 - the smali-built fixture
-from scanner.testing.corpus import apk_params, corpus_apks
+from scanner.testing.corpus import ZipEntries, apk_params, corpus_apks
 
 
 @dataclass
@@ -62,13 +61,6 @@ def test_bound_hit_makes_reachability_unknown(synthetic_dex: object) -> None:
     assert [lim.kind for lim in facts.limitations] == ["reachability_bound"]
 
 
-class _Zip:
-    def __init__(self, path: Path) -> None:
-        self._zf = zipfile.ZipFile(path)
-        self.entries = tuple(sorted(self._zf.namelist()))
-
-    def read(self, name: str) -> bytes:
-        return self._zf.read(name)
 
 
 @pytest.mark.corpus
@@ -77,7 +69,7 @@ def test_umeng_init_reads_processes_before_ui(apk: Path) -> None:
     """MyApplication.onCreate -> initSDK -> UmengClient.init -> UMConfigure.init -> UMFrUtils."""
     entries = _Entries("com.hjq.demo.common.MyApplication",
                        ("androidx.core.content.FileProvider", "cat.ereza.customactivityoncrash.provider.CaocInitProvider"))
-    facts = analyse_code(load_dex_index(_Zip(apk)), default_catalogue(), entries, _owner)
+    facts = analyse_code(load_dex_index(ZipEntries(apk)), default_catalogue(), entries, _owner)
     site = next(c for c in facts.sections["api_calls"]
                 if c["api_id"] == "activitymanager.getRunningAppProcesses"
                 and c["caller"]["class"] == "com.umeng.commonsdk.framework.UMFrUtils"
@@ -101,7 +93,7 @@ def test_umeng_init_reads_processes_before_ui(apk: Path) -> None:
 @pytest.mark.corpus
 @pytest.mark.parametrize("apk", apk_params([p for p in corpus_apks() if p.name == "appium-uiautomator2-server-v10.6.6.apk"]))
 def test_no_entry_points_means_nothing_reachable(apk: Path) -> None:
-    facts = analyse_code(load_dex_index(_Zip(apk)), default_catalogue(), _Entries(None), _owner)
+    facts = analyse_code(load_dex_index(ZipEntries(apk)), default_catalogue(), _Entries(None), _owner)
     reach = facts.sections["reachability"]
     assert reach["computed"] is True and reach["entry_points"] == [] and reach["methods"] == 0
     assert reach["reason"].startswith("no pre-UI entry point")
@@ -111,7 +103,7 @@ def test_no_entry_points_means_nothing_reachable(apk: Path) -> None:
 def test_sample_apk_imei_and_android_id_before_ui(sample_apk: Path) -> None:
     """The demo app reads the IMEI and the Android ID from DemoApplication.onCreate."""
     entries = _Entries("cn.piscan.demo.DemoApplication", ("cn.piscan.demo.DataProvider",), ("cn.piscan.demo.BootReceiver",))
-    facts = analyse_code(load_dex_index(_Zip(sample_apk)), default_catalogue(), entries, _owner)
+    facts = analyse_code(load_dex_index(ZipEntries(sample_apk)), default_catalogue(), entries, _owner)
     by_caller = {(c["api_id"], c["caller"]["class"], c["caller"]["method"]): c for c in facts.sections["api_calls"]}
     aid = by_caller[("settings.secure.getString.android_id", "cn.piscan.demo.DemoApplication", "onCreate")]
     assert (aid["argument"], aid["reachable_before_ui"], aid["reach_entry"]) == ("android_id", True, "cn.piscan.demo.DemoApplication.onCreate")
@@ -130,7 +122,7 @@ def test_sections_match_the_schema_fragments(sample_apk: Path) -> None:
     from scanner.schema import result_schema
 
     entries = _Entries("cn.piscan.demo.DemoApplication", ("cn.piscan.demo.DataProvider",))
-    facts = analyse_code(load_dex_index(_Zip(sample_apk)), default_catalogue(), entries, _owner)
+    facts = analyse_code(load_dex_index(ZipEntries(sample_apk)), default_catalogue(), entries, _owner)
     parts = result_schema()["properties"]["facts"]["properties"]
     for section in ("api_calls", "reachability", "dex"):
         jsonschema.Draft202012Validator(parts[section]).validate(facts.sections[section])
