@@ -43,9 +43,12 @@ def mitmdump_path() -> Path:
               type=click.Path(), metavar="DIRECTORY", help="Session directory to record into.")
 @click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains from its package).")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
+@click.option("--sync-interval", type=click.FloatRange(0, 60), default=None, metavar="SECONDS",
+              help="Seconds between fsyncs of the session files (default 1; 0: after every batch). Each "
+                   "record is written at once; this bounds what a power loss could take.")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
-          body_cap: int | None, mitmdump_args: tuple[str, ...]) -> int:
+          body_cap: int | None, sync_interval: float | None, mitmdump_args: tuple[str, ...]) -> int:
     """Run mitmdump with the PIScan addon, recording into the --session folder.
 
     Every request is matched against the device profile's identifiers as it passes; the folder
@@ -74,6 +77,8 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
         argv += ["--set", f"piscan_apk={Path(apk).resolve()}"]
     if body_cap:
         argv += ["--set", f"piscan_body_cap={body_cap}"]
+    if sync_interval is not None:
+        argv += ["--set", f"piscan_sync_interval={sync_interval}"]
     argv += list(mitmdump_args)
     click.echo(f"piscan: recording into {session}; proxy on {listen_host}:{listen_port}; Ctrl-C to stop", err=True)
     child = subprocess.Popen(argv)

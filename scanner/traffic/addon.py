@@ -1,10 +1,11 @@
 """The PIScan mitmproxy addon: ``mitmdump -s scanner/traffic/addon.py --set piscan_session=DIR``.
 
 On the event loop the addon does small constant work per flow: one ``stat`` of ``marks.jsonl``
-for the phase, the request's and response's own state (cheap dicts of bytes), each connection's
-state once, and a non-blocking queue put. Decoding, matching, attribution and the fsynced
-writes happen in a separate process (:mod:`scanner.traffic.worker`), so the proxy never waits for
-them. The addon only reads flows; it never alters traffic.
+for the phase, the request's and response's own state (cheap dicts of bytes) and each
+connection's state once, collected into batches that go down a non-blocking pipe
+(:mod:`scanner.traffic.channel`). Decoding, matching, attribution and the fsynced writes happen
+in a separate process (:mod:`scanner.traffic.worker`), so the proxy never waits for them. The
+addon only reads flows; it never alters traffic.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mitmproxy import command, ctx, exceptions, http, version
 
 from scanner.errors import PiscanError
 from scanner.traffic import worker
+from scanner.traffic.channel import ChannelClosed, Sender
 from scanner.traffic.decoders import DEFAULT_BODY_CAP
 from scanner.traffic.party import PartyResolver, apk_package
 from scanner.traffic.phases import INITIAL_PHASE, PhaseTracker, append_mark, phase_for_mark
@@ -44,7 +46,7 @@ class PiscanAddon:
         self.tracker: PhaseTracker | None = None
         self.phase = INITIAL_PHASE
         self.seq = 0
-        self._queue: Any = None
+        self._channel: Sender | None = None
         self._process: Any = None
         self._conns: dict[str, tuple[Any, ...]] = {}
         self._requests_sent: dict[str, bool] = {}
@@ -57,6 +59,9 @@ class PiscanAddon:
         loader.add_option("piscan_device", str, "", "PIScan device profile (YAML) whose values are matched.")
         loader.add_option("piscan_apk", str, "", "APK under test: its package gives the first-party domains.")
         loader.add_option("piscan_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each request body that PIScan decodes.")
+        loader.add_option("piscan_sync_interval", float, worker.DEFAULT_SYNC_INTERVAL,
+                          "Seconds between fsyncs of the session files; each record is written at once "
+                          "(0: fsync after every batch of flows).")
 
     def configure(self, updated: set[str]) -> None:
         """Validate the options and (re)start the analysis process."""
@@ -65,6 +70,9 @@ class PiscanAddon:
         opts = ctx.options
         if opts.piscan_body_cap <= 0:
             raise exceptions.OptionsError(f"piscan_body_cap must be a positive number of bytes, got {opts.piscan_body_cap}")
+        if not 0 <= opts.piscan_sync_interval <= 60:
+            raise exceptions.OptionsError(
+                f"piscan_sync_interval must be between 0 and 60 seconds, got {opts.piscan_sync_interval}")
         try:
             profile = load_profile(opts.piscan_device) if opts.piscan_device else None
             package = apk_package(opts.piscan_apk) if opts.piscan_apk else None
@@ -83,13 +91,13 @@ class PiscanAddon:
         else:
             self.session = self.tracker = None
         context = multiprocessing.get_context("spawn")
-        self._queue = context.Queue()
+        reader, writer = context.Pipe(duplex=False)
         config = worker.WorkerConfig(
             session=str(self.session) if self.session else None,
             device=str(Path(opts.piscan_device).resolve()) if opts.piscan_device else None,
-            package=package, body_cap=opts.piscan_body_cap, parent_pid=os.getpid(),
+            package=package, body_cap=opts.piscan_body_cap, sync_interval=opts.piscan_sync_interval,
         )
-        self._process = context.Process(target=worker.run, args=(self._queue, config), name="piscan-analyser", daemon=True)
+        self._process = context.Process(target=worker.run, args=(reader, config), name="piscan-analyser", daemon=True)
         # The new interpreter inherits "ignore SIGINT", so a Ctrl-C to the process group during its
         # start-up cannot kill it; done() stops it once everything queued is written.
         in_main = threading.current_thread() is threading.main_thread()
@@ -99,6 +107,9 @@ class PiscanAddon:
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
+            reader.close()  # only the analysis process reads: if it dies, sends fail at once
+        self._channel = Sender(os.dup(writer.fileno()))
+        writer.close()
         self._conns = {}
         self._requests_sent = {}
 
@@ -106,7 +117,7 @@ class PiscanAddon:
 
     def request(self, flow: http.HTTPFlow) -> None:
         """Queue the request for analysis with the phase in force now."""
-        if self._queue is None:
+        if self._channel is None:
             return
         self.seq += 1
         phase = self.tracker.current() if self.tracker is not None else self.phase
@@ -119,12 +130,12 @@ class PiscanAddon:
 
     def response(self, flow: http.HTTPFlow) -> None:
         """Queue the finished flow for the flows file."""
-        if self.session is not None and self._queue is not None:
+        if self.session is not None and self._channel is not None:
             self._put(("flow", self._flow_state(flow)))
 
     def error(self, flow: http.HTTPFlow) -> None:
         """Queue a failed flow for the flows file too."""
-        if self.session is not None and self._queue is not None and flow.response is None:
+        if self.session is not None and self._channel is not None and flow.response is None:
             self._put(("flow", self._flow_state(flow)))
 
     def client_disconnected(self, client: Any) -> None:
@@ -152,12 +163,23 @@ class PiscanAddon:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        if self._batch and self._queue is not None:
-            self._queue.put(("batch", self._batch))
-        self._batch = []
+        batch, self._batch = self._batch, []
+        if batch and self._channel is not None:
+            try:
+                self._channel.send(batch)
+            except ChannelClosed:
+                self._channel = None
+                first = min((item[2] for item in batch if item[0] == "req"), default=self.seq)
+                code = "unknown"
+                if self._process is not None:
+                    self._process.join(timeout=1)  # it has closed its end: collect the exit code
+                    code = self._process.exitcode
+                    self._process = None  # reported here, once
+                log.error("piscan: the analysis process has stopped (exit code %s); flows from #%d on are "
+                          "neither analysed nor recorded", code, first)
 
     def _forget(self, conn_id: str) -> None:
-        if self._conns.pop(conn_id, None) is not None and self._queue is not None:
+        if self._conns.pop(conn_id, None) is not None and self._channel is not None:
             self._put(("forget", conn_id))
 
     def _conn(self, conn: Any) -> str:
@@ -218,13 +240,14 @@ class PiscanAddon:
 
     def _stop_worker(self) -> None:
         self._flush()
+        if self._channel is not None:
+            self._channel.close()  # delivers what is buffered; the worker sees end-of-file
+            self._channel = None
         if self._process is not None:
-            self._queue.put(worker.STOP)
             self._process.join(timeout=300)
             if self._process.exitcode not in (0, None):
                 log.error("piscan: the analysis process exited with code %s", self._process.exitcode)
-            self._queue.close()
-            self._process = self._queue = None
+            self._process = None
 
 
 addons = [PiscanAddon()]

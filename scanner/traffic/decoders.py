@@ -14,6 +14,7 @@ import binascii
 import io
 import json
 import math
+import operator
 import re
 import zlib
 from collections import Counter
@@ -31,6 +32,7 @@ DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
 _MAX_DEPTH = 6
 _B64_RE = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+_TEXT_BYTES = bytes(b for b in range(256) if b in _PRINTABLE or b >= 0x80)  # deleted to count the rest
 _SKIP_HEADERS = frozenset({"host", "content-length", "content-type", "content-encoding", "connection",
                            "accept", "accept-encoding", "accept-language", "transfer-encoding", "cookie"})
 
@@ -181,7 +183,9 @@ def shannon_entropy(data: bytes) -> float:
     if not data:
         return 0.0
     total = len(data)
-    return -sum(c / total * math.log2(c / total) for c in Counter(data).values())
+    # H = log2(n) - sum(c * log2(c)) / n, one logarithm per distinct byte value
+    counts = list(Counter(data).values())
+    return math.log2(total) - sum(map(operator.mul, counts, map(math.log2, counts))) / total
 
 
 def _as_text(body: bytes) -> str | None:
@@ -196,8 +200,8 @@ def _as_text(body: bytes) -> str | None:
             text = body[:-3].decode("utf-8") + body[-3:].decode("utf-8", "ignore")
         except UnicodeDecodeError:
             return None
-    printable = sum(1 for b in sample if b in _PRINTABLE or b >= 0x80)
-    return text if printable >= 0.95 * len(sample) else None
+    control = len(sample.translate(None, _TEXT_BYTES))
+    return text if len(sample) - control >= 0.95 * len(sample) else None
 
 
 def _looks_like_form(text: str) -> bool:

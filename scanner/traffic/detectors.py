@@ -13,6 +13,7 @@ from .decoders import Field
 from .matcher import LAT_LON_RE
 from .observation import Match, mask_value
 
+_DIGIT_RE = re.compile(r"\d")
 _IMEI_RE = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
 _MOBILE_RE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d{9})(?![0-9A-Za-z])")
@@ -60,7 +61,7 @@ def pattern_matches(fld: Field) -> list[Match]:
     enc = fld.via or "plain"
     loc = fld.location
     found: list[Match] = []
-    has_digit = any(c.isdigit() for c in text[:4096]) or len(text) > 4096
+    has_digit = len(text) > 4096 or _DIGIT_RE.search(text) is not None
     if has_digit:
         for hit in _IMEI_RE.finditer(text):
             if _imei_plausible(hit.group(0)):

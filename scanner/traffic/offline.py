@@ -39,10 +39,9 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
     Reads the records like ``mitmproxy.io.FlowReader`` (tnetstring, then the format migration)
     but rebuilds only each flow's request, not the whole flow: that halves the reading time.
     """
-    from mitmproxy import http
     from mitmproxy.io import compat, tnetstring
 
-    from .flowdata import request_data_of
+    from .flowdata import request_data_from_state
 
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the "with" below
@@ -66,7 +65,7 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
                 state = compat.migrate_flow(state)
                 if state.get("type") != "http":
                     continue
-                yield request_data_of(str(state["id"]), http.Request.from_state(state["request"]))
+                yield request_data_from_state(str(state["id"]), state["request"])
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise InputError(f"not a readable mitmproxy capture: flow {index}: {exc}", path) from None
 

@@ -1,8 +1,10 @@
 """Append-only, hash-chained JSON-lines logs (``observations.jsonl``, ``marks.jsonl``).
 
 Each line is one JSON object whose last key, ``prev_sha256``, is the sha256 of the previous line's
-bytes (without its newline; 64 zeros for the first line). Every record is flushed and fsynced
-before ``append`` returns, so a crash loses nothing that was written, and any later edit,
+bytes (without its newline; 64 zeros for the first line). Every record is flushed to the operating
+system before ``append`` returns, so a crash of the writing process loses nothing that was
+written; it is fsynced at once, or with its group (``sync=False`` then :meth:`ChainWriter.sync`,
+which the proxy's analysis process calls after each batch of flows). Any later edit,
 insertion or removal breaks the chain at a line that ``verify_chain`` names. A torn last line
 (the process was killed mid-write) is reported, not fatal; reopening a log moves such a tail to a
 ``.torn-<offset>`` side file so the chain can continue.
@@ -64,7 +66,12 @@ class ChainWriter:
         self._with_lock(self._recover_torn_tail)
         last = self._with_lock(lambda: _last_line(self._fh))
         self._prev = line_sha256(last) if last else GENESIS
-        self.last_record: dict[str, Any] | None = json.loads(last) if last else None
+        self._last_line = last
+
+    @property
+    def last_record(self) -> dict[str, Any] | None:
+        """The last record in the log (parsed when asked for, not on every append)."""
+        return json.loads(self._last_line) if self._last_line else None
 
     def _with_lock(self, func: Callable[[], Any]) -> Any:
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
@@ -97,34 +104,46 @@ class ChainWriter:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def append(self, record: dict[str, Any]) -> bytes:
-        """Append one record (flushed and fsynced); returns the line written."""
-        return self.append_with(lambda _last: record)
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> bytes:
+        """Append one record, flushed to the operating system; returns the line written.
+
+        ``sync=False`` leaves the fsync to a later :meth:`sync` (group commit): the line survives
+        the writer's own crash at once, and a machine crash once the group is synced.
+        """
+        return self._append(lambda: record, sync)
 
     def append_with(self, make: Callable[[dict[str, Any] | None], dict[str, Any]]) -> bytes:
-        """Append the record ``make(last_record)``; with ``locked`` the last record is re-read
-        under the lock, so concurrent writers (the CLI and the addon) never fork the chain."""
+        """Append (and fsync) the record ``make(last_record)``; with ``locked`` the last record is
+        re-read under the lock, so concurrent writers (the CLI and the addon) never fork the chain."""
+        return self._append(lambda: make(self.last_record), True)
 
+    def _append(self, make: Callable[[], dict[str, Any]], sync: bool) -> bytes:
         def write() -> bytes:
             if self.locked:
-                last = _last_line(self._fh)
-                self._prev = line_sha256(last) if last else GENESIS
-                self.last_record = json.loads(last) if last else None
-            record = make(self.last_record)
-            line = encode_record(record, self._prev)
+                self._last_line = _last_line(self._fh)
+                self._prev = line_sha256(self._last_line) if self._last_line else GENESIS
+            line = encode_record(make(), self._prev)
             self._fh.seek(0, os.SEEK_END)
             self._fh.write(line)
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            if sync:
+                os.fsync(self._fh.fileno())
             self._prev = line_sha256(line)
-            self.last_record = json.loads(line)
+            self._last_line = line
             return line
 
         return self._with_lock(write) if self.locked else write()
 
+    def sync(self) -> None:
+        """Make every line appended so far durable (one fsync for a group of appends)."""
+        os.fsync(self._fh.fileno())
+
     def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
+        """Sync and close the file."""
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
 
 
 @dataclass(frozen=True)

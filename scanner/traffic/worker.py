@@ -1,25 +1,32 @@
 """The addon's analysis process: decode, match, attribute, and write the session files.
 
-The proxy's event loop only queues small pieces in batches (the request state, the response
-state, each connection's state once); this separate process (own interpreter, own GIL)
-does everything else, so the proxy's throughput does not depend on the analysis. The flows
-file gets exactly the record ``HTTPFlow.get_state()`` would give, rebuilt from those pieces.
-If the proxy dies, the process notices its parent is gone, writes what reached it and exits.
+The proxy's event loop only sends small pieces in batches down a pipe (the request state, the
+response state, each connection's state once); this separate process (own interpreter, own GIL,
+scheduled only when a CPU would otherwise idle) does everything else, so the proxy's throughput
+does not depend on the analysis. The flows file gets exactly the bytes mitmproxy's own writer
+would give for ``HTTPFlow.get_state()``, rebuilt from those pieces (:mod:`flowfile`). When the
+proxy stops or dies the pipe reaches end-of-file; the process writes what reached it and exits.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, BinaryIO
+
+from . import flowfile
+from .channel import Receiver
+from .flowdata import request_data_from_state
+from .session import FLOWS_FILE, OBSERVATIONS_FILE
+from .store import ChainWriter
 
 log = logging.getLogger("piscan")
-STOP = None
-POLL_S = 0.5
+DEFAULT_SYNC_INTERVAL = 1.0
 REQUEST_CACHE_MAX = 4096
 
 
@@ -31,84 +38,132 @@ class WorkerConfig:
     device: str | None
     package: str | None
     body_cap: int
-    parent_pid: int
+    sync_interval: float = DEFAULT_SYNC_INTERVAL  #: seconds between group fsyncs of the session files (0: every batch)
 
 
-def run(items: Any, config: WorkerConfig) -> None:
-    """Process queue items until ``STOP`` (or until the proxy process is gone)."""
-    from mitmproxy import http
-    from mitmproxy.io import tnetstring
-
-    from .analyze import Analyzer
-    from .flowdata import request_data_of
-    from .party import PartyResolver
-    from .profile import load_profile
-    from .session import FLOWS_FILE, OBSERVATIONS_FILE
-    from .store import ChainWriter
-
+def run(pipe: Connection, config: WorkerConfig) -> None:
+    """Process batches from the proxy until it closes the pipe (or its process is gone)."""
     # Ctrl-C reaches the whole process group; the proxy's done() tells us when to stop, after
     # everything queued is written
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # proxying comes first: on a busy machine the analysis catches up when the proxy is idle
-    os.nice(10)
+    _yield_to_the_proxy()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    analyzer = Analyzer(load_profile(config.device) if config.device else None,
-                        PartyResolver(config.package), config.body_cap)
-    observations = flows = None
-    if config.session:
-        observations = ChainWriter(Path(config.session) / OBSERVATIONS_FILE)
-        flows = open(Path(config.session) / FLOWS_FILE, "ab")  # noqa: SIM115 - closed below
-    conns: dict[str, dict[str, Any]] = {}
-    requests: dict[str, dict[str, Any]] = {}  # request states awaiting their flow record
-
-    def handle(item: tuple[Any, ...]) -> None:
-        kind = item[0]
-        if kind == "req":
-            _, flow_id, seq, phase, state = item
-            if flows is not None:
-                if len(requests) >= REQUEST_CACHE_MAX:
-                    requests.pop(next(iter(requests)))
-                requests[flow_id] = state
-            req = request_data_of(flow_id, http.Request.from_state(state))
-            try:
-                obs = analyzer.observe(req, seq, phase)
-            except Exception as exc:  # noqa: BLE001 - one bad flow must not stop the session
-                log.exception("piscan: analysis of flow %s failed", flow_id)
-                obs = analyzer.failed(req, seq, phase, f"analysis error: {type(exc).__name__}: {exc}")
-            if observations is not None:
-                observations.append(obs.to_json())
-            if obs.matches or obs.opaque:
-                kinds = ",".join(sorted({m.pi_type for m in obs.matches})) or "-"
-                log.info("piscan: #%d %s %s %s PI=%s%s", seq, phase, obs.method, obs.host, kinds,
-                         " (opaque)" if obs.opaque else "")
-        elif kind == "conn":
-            conns[item[1]] = item[2]
-        elif kind == "forget":
-            conns.pop(item[1], None)
-        elif kind == "flow" and flows is not None:
-            state = item[1]
-            queued = requests.pop(state["id"], None)
-            if state["request"] is None:
-                state["request"] = queued
-            state["client_conn"] = conns[state["client_conn"]]
-            state["server_conn"] = conns[state["server_conn"]]
-            tnetstring.dump(state, flows)
-            flows.flush()
-
+    analyser = _Analyser(config)
+    receiver = Receiver(pipe.fileno())
     try:
         while True:
             try:
-                item = items.get(timeout=POLL_S)
-            except queue.Empty:
-                if os.getppid() != config.parent_pid:
-                    return  # the proxy was killed; everything that reached us is written
-                continue
-            if item is STOP:
+                batches = receiver.messages(timeout=analyser.sync_due_in())
+            except EOFError:  # the proxy stopped, or was killed: everything that reached us is written
                 return
-            for entry in item[1]:
-                handle(entry)
+            for batch in batches:
+                for entry in batch:
+                    analyser.handle(entry)
+            analyser.sync_if_due()
     finally:
-        if observations is not None:
-            observations.close()
-        if flows is not None:
-            flows.close()
+        analyser.close()
+
+
+def _yield_to_the_proxy() -> None:
+    """Run only when a CPU would otherwise idle: on a busy machine the analysis catches up later."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        os.nice(19)
+
+
+class _Analyser:
+    """The worker's state: the analyser, the session files, and the pieces awaiting their flow."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        from .analyze import Analyzer
+        from .party import PartyResolver
+        from .profile import load_profile
+
+        self.analyzer = Analyzer(load_profile(config.device) if config.device else None,
+                                 PartyResolver(config.package), config.body_cap)
+        self.observations: ChainWriter | None = None
+        self.flows: BinaryIO | None = None
+        if config.session:
+            self.observations = ChainWriter(Path(config.session) / OBSERVATIONS_FILE)
+            self.flows = open(Path(config.session) / FLOWS_FILE, "ab")  # noqa: SIM115 - closed in close()
+        self.sync_interval = config.sync_interval
+        self._dirty_since: float | None = None  # when the first line not yet fsynced was written
+        self.conns: dict[str, flowfile.Encoded] = {}  # each connection's state, encoded once
+        self.requests: dict[str, dict[str, Any]] = {}  # request states awaiting their flow record
+
+    def handle(self, item: tuple[Any, ...]) -> None:
+        """One item of a batch: a request to analyse, a connection's state, or a finished flow."""
+        kind = item[0]
+        if kind == "req":
+            self._request(*item[1:])
+        elif kind == "conn":
+            self.conns[item[1]] = flowfile.encode(item[2])
+        elif kind == "forget":
+            self.conns.pop(item[1], None)
+        elif kind == "flow" and self.flows is not None:
+            self._flow(item[1])
+
+    def _request(self, flow_id: str, seq: int, phase: str, state: dict[str, Any]) -> None:
+        if self.flows is not None:
+            if len(self.requests) >= REQUEST_CACHE_MAX:
+                self.requests.pop(next(iter(self.requests)))
+            self.requests[flow_id] = state
+        req = request_data_from_state(flow_id, state)
+        try:
+            obs = self.analyzer.observe(req, seq, phase)
+        except Exception as exc:  # noqa: BLE001 - one bad flow must not stop the session
+            log.exception("piscan: analysis of flow %s failed", flow_id)
+            obs = self.analyzer.failed(req, seq, phase, f"analysis error: {type(exc).__name__}: {exc}")
+        if self.observations is not None:
+            self.observations.append(obs.to_json(), sync=False)
+            self._written()
+        if obs.matches or obs.opaque:
+            kinds = ",".join(sorted({m.pi_type for m in obs.matches})) or "-"
+            log.info("piscan: #%d %s %s %s PI=%s%s", seq, phase, obs.method, obs.host, kinds,
+                     " (opaque)" if obs.opaque else "")
+
+    def _flow(self, state: dict[str, Any]) -> None:
+        """Write the flow's record: the state ``HTTPFlow.get_state()`` gives, byte for byte."""
+        assert self.flows is not None
+        queued = self.requests.pop(state["id"], None)
+        if state["request"] is None:
+            state["request"] = queued
+        state["client_conn"] = self.conns[state["client_conn"]]
+        state["server_conn"] = self.conns[state["server_conn"]]
+        self.flows.write(flowfile.dumps(state))
+        self.flows.flush()
+        self._written()
+
+    def _written(self) -> None:
+        if self._dirty_since is None:
+            self._dirty_since = time.monotonic()
+
+    def sync_due_in(self) -> float | None:
+        """Seconds until the next group fsync is due; ``None`` when everything is synced."""
+        if self._dirty_since is None:
+            return None
+        return max(0.0, self._dirty_since + self.sync_interval - time.monotonic())
+
+    def sync_if_due(self) -> None:
+        """Group commit: each line reached the operating system when written (a crash of the proxy
+        or of this process loses nothing); at most every ``sync_interval`` seconds one fsync per
+        file makes them survive a crash of the machine too. An fsync per flow would cost the
+        proxy itself about a tenth of its throughput (kernel journal work on a shared CPU)."""
+        due = self.sync_due_in()
+        if due is None or due > 0:
+            return
+        if self.observations is not None:
+            self.observations.sync()
+        if self.flows is not None:
+            os.fsync(self.flows.fileno())
+        self._dirty_since = None
+
+    def close(self) -> None:
+        """Sync and close the session files."""
+        if self.observations is not None:
+            self.observations.close()
+        if self.flows is not None:
+            self.flows.flush()
+            os.fsync(self.flows.fileno())
+            self.flows.close()

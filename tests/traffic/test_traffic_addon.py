@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ PROFILE = REPO / "samples" / "device-profile.yaml"
 
 @pytest.mark.parametrize("options,message", [
     ({"piscan_body_cap": 0}, "piscan_body_cap must be a positive number of bytes, got 0"),
+    ({"piscan_sync_interval": -1.0}, "piscan_sync_interval must be between 0 and 60 seconds, got -1.0"),
     ({"piscan_device": "/nonexistent/phone.yaml"}, "piscan: /nonexistent/phone.yaml: no such device profile"),
     ({"piscan_apk": "/nonexistent/app.apk"}, "piscan: /nonexistent/app.apk: no such APK"),
 ])
@@ -60,3 +65,29 @@ def test_without_a_session_the_command_switches_the_in_memory_phase() -> None:
         tctx.command(addon.mark, "background")
         assert addon.phase == "background"
         addon.done()
+
+
+def test_a_dead_analysis_process_is_reported_and_does_not_hang_the_proxy(tmp_path: Path, caplog) -> None:
+    addon = PiscanAddon()
+    session = tmp_path / "session"
+    flows = list(sdk_flows())
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, piscan_session=str(session), piscan_device=str(PROFILE))
+        addon.request(flows[0])
+        observations = session / "observations.jsonl"
+        deadline = time.monotonic() + 60
+        while not observations.exists() or observations.read_bytes().count(b"\n") < 1:
+            assert time.monotonic() < deadline, "the analysis process wrote nothing"
+            time.sleep(0.02)
+        os.kill(addon._process.pid, signal.SIGKILL)  # e.g. the kernel's out-of-memory killer
+        addon._process.join(timeout=30)
+        with caplog.at_level(logging.ERROR, logger="piscan"):
+            addon.request(flows[1])
+            addon.request(flows[2])  # no second report, no pile-up
+        start = time.monotonic()
+        addon.done()
+        assert time.monotonic() - start < 30
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == ["piscan: the analysis process has stopped (exit code -9); flows from #2 on are "
+                      "neither analysed nor recorded"]
+    assert observations.read_bytes().count(b"\n") == 1

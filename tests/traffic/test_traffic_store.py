@@ -73,3 +73,18 @@ def test_locked_writers_never_fork_the_chain(tmp_path: Path) -> None:
     second.close()
     records, report = read_chain(path)
     assert report.ok and [r["seq"] for r in records] == [1, 2, 3, 4]
+
+
+def test_group_commit_lines_are_written_at_once_and_chain(tmp_path: Path) -> None:
+    """``sync=False`` defers only the fsync: each line is in the file (and survives the writer
+    being killed) as soon as append returns; sync() and close() make the group durable."""
+    path = tmp_path / "log.jsonl"
+    writer = ChainWriter(path)
+    writer.append({"seq": 1}, sync=False)
+    assert path.read_bytes().count(b"\n") == 1
+    writer.append({"seq": 2}, sync=False)
+    writer.sync()
+    assert writer.last_record == {"seq": 2, "prev_sha256": line_sha256(path.read_bytes().splitlines()[0])}
+    writer.close()
+    writer.close()  # closing twice is harmless
+    assert verify_chain(path).records == 2 and verify_chain(path).ok
