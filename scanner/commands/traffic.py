@@ -44,8 +44,8 @@ def mitmdump_path() -> Path:
 @click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains from its package).")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
 @click.option("--sync-interval", type=click.FloatRange(0, 60), default=None, metavar="SECONDS",
-              help="Seconds between fsyncs of the session files (default 1; 0: after every batch). Each "
-                   "record is written at once; this bounds what a power loss could take.")
+              help="Least seconds between fsyncs of the session files (default 0: after every batch of "
+                   "flows). Each record is written at once either way; raise it for a slow disk.")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
           body_cap: int | None, sync_interval: float | None, mitmdump_args: tuple[str, ...]) -> int:
@@ -78,7 +78,7 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
     if body_cap:
         argv += ["--set", f"piscan_body_cap={body_cap}"]
     if sync_interval is not None:
-        argv += ["--set", f"piscan_sync_interval={sync_interval}"]
+        argv += ["--set", f"piscan_sync_ms={round(sync_interval * 1000)}"]
     argv += list(mitmdump_args)
     click.echo(f"piscan: recording into {session}; proxy on {listen_host}:{listen_port}; Ctrl-C to stop", err=True)
     child = subprocess.Popen(argv)

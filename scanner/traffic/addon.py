@@ -59,9 +59,9 @@ class PiscanAddon:
         loader.add_option("piscan_device", str, "", "PIScan device profile (YAML) whose values are matched.")
         loader.add_option("piscan_apk", str, "", "APK under test: its package gives the first-party domains.")
         loader.add_option("piscan_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each request body that PIScan decodes.")
-        loader.add_option("piscan_sync_interval", float, worker.DEFAULT_SYNC_INTERVAL,
-                          "Seconds between fsyncs of the session files; each record is written at once "
-                          "(0: fsync after every batch of flows).")
+        loader.add_option("piscan_sync_ms", int, 0,
+                          "Least milliseconds between fsyncs of the session files (0: after every batch "
+                          "of flows); each record is written at once either way.")
 
     def configure(self, updated: set[str]) -> None:
         """Validate the options and (re)start the analysis process."""
@@ -70,9 +70,9 @@ class PiscanAddon:
         opts = ctx.options
         if opts.piscan_body_cap <= 0:
             raise exceptions.OptionsError(f"piscan_body_cap must be a positive number of bytes, got {opts.piscan_body_cap}")
-        if not 0 <= opts.piscan_sync_interval <= 60:
+        if not 0 <= opts.piscan_sync_ms <= 60_000:
             raise exceptions.OptionsError(
-                f"piscan_sync_interval must be between 0 and 60 seconds, got {opts.piscan_sync_interval}")
+                f"piscan_sync_ms must be between 0 and 60000 milliseconds, got {opts.piscan_sync_ms}")
         try:
             profile = load_profile(opts.piscan_device) if opts.piscan_device else None
             package = apk_package(opts.piscan_apk) if opts.piscan_apk else None
@@ -95,7 +95,7 @@ class PiscanAddon:
         config = worker.WorkerConfig(
             session=str(self.session) if self.session else None,
             device=str(Path(opts.piscan_device).resolve()) if opts.piscan_device else None,
-            package=package, body_cap=opts.piscan_body_cap, sync_interval=opts.piscan_sync_interval,
+            package=package, body_cap=opts.piscan_body_cap, sync_interval=opts.piscan_sync_ms / 1000,
         )
         self._process = context.Process(target=worker.run, args=(reader, config), name="piscan-analyser", daemon=True)
         # The new interpreter inherits "ignore SIGINT", so a Ctrl-C to the process group during its

@@ -26,7 +26,6 @@ from .session import FLOWS_FILE, OBSERVATIONS_FILE
 from .store import ChainWriter
 
 log = logging.getLogger("piscan")
-DEFAULT_SYNC_INTERVAL = 1.0
 REQUEST_CACHE_MAX = 4096
 
 
@@ -38,7 +37,7 @@ class WorkerConfig:
     device: str | None
     package: str | None
     body_cap: int
-    sync_interval: float = DEFAULT_SYNC_INTERVAL  #: seconds between group fsyncs of the session files (0: every batch)
+    sync_interval: float = 0.0  #: least seconds between group fsyncs (0: after every batch)
 
 
 def run(pipe: Connection, config: WorkerConfig) -> None:
@@ -147,9 +146,9 @@ class _Analyser:
 
     def sync_if_due(self) -> None:
         """Group commit: each line reached the operating system when written (a crash of the proxy
-        or of this process loses nothing); at most every ``sync_interval`` seconds one fsync per
-        file makes them survive a crash of the machine too. An fsync per flow would cost the
-        proxy itself about a tenth of its throughput (kernel journal work on a shared CPU)."""
+        or of this process loses nothing); after each batch of flows (or at most every
+        ``sync_interval`` seconds, for disks where fsync is slow) one fsync per file makes them
+        survive a crash of the machine too."""
         due = self.sync_due_in()
         if due is None or due > 0:
             return

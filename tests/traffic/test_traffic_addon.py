@@ -22,7 +22,7 @@ PROFILE = REPO / "samples" / "device-profile.yaml"
 
 @pytest.mark.parametrize("options,message", [
     ({"piscan_body_cap": 0}, "piscan_body_cap must be a positive number of bytes, got 0"),
-    ({"piscan_sync_interval": -1.0}, "piscan_sync_interval must be between 0 and 60 seconds, got -1.0"),
+    ({"piscan_sync_ms": -1}, "piscan_sync_ms must be between 0 and 60000 milliseconds, got -1"),
     ({"piscan_device": "/nonexistent/phone.yaml"}, "piscan: /nonexistent/phone.yaml: no such device profile"),
     ({"piscan_apk": "/nonexistent/app.apk"}, "piscan: /nonexistent/app.apk: no such APK"),
 ])

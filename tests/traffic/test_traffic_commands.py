@@ -96,7 +96,8 @@ def test_piscan_proxy_mark_verify_as_documented(tmp_path: Path, echo_servers) ->
     session = tmp_path / "session"
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanner", "proxy", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-         "--device", str(PROFILE), "--session", str(session), "--", "--set", f"confdir={tmp_path / 'conf'}"],
+         "--device", str(PROFILE), "--session", str(session), "--sync-interval", "0.5",
+         "--", "--set", f"confdir={tmp_path / 'conf'}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{echo_servers.http_port}/collect/startup?appid=x&imei=861234567890127&s=0"
