@@ -10,8 +10,9 @@
    spills into the plain proxy's turn. Printed: the median over the rounds of the addon side's
    wall time and CPU time of the mitmdump process relative to the plain side, with the spread.
    Target: overhead <= 10 %. Run-to-run noise on a small shared VM is large (whole rounds
-   differ by 10-20 %), hence many short paired rounds and medians; ``--noise`` repeats the
-   comparison with two plain mitmdumps, which shows the noise floor of the figure.
+   differ by 10-20 %), hence many short paired rounds, their median and its confidence
+   interval; ``--noise`` repeats the comparison with two plain mitmdumps, which shows the noise
+   floor of the figure.
    The load generator writes prepared requests on raw sockets and the origin is a small asyncio
    server, so that nearly all CPU goes to the proxies being compared.
 2. Offline analysis of a capture of ``--flows`` SDK flows on one core. Target: >= 2,000 flows/s.
@@ -181,6 +182,14 @@ def _lines(path: Path) -> int:
         return 0
 
 
+def _median_interval(values: list[float]) -> tuple[float, float]:
+    """Distribution-free 95 % confidence interval of the median (order statistics, normal
+    approximation of the binomial): no assumption about the shape of the noise."""
+    n = len(values)
+    k = max(0, int(n / 2 - 0.98 * n ** 0.5))
+    return values[k], values[min(n - 1, n - 1 - k)]
+
+
 def proxy_overhead(flows: int, clients: int, rounds: int, same: bool = False) -> None:
     """Section 1: two mitmdumps run side by side, one with the addon (``same``: both without,
     which measures the noise floor of this comparison on this machine)."""
@@ -235,9 +244,10 @@ def proxy_overhead(flows: int, clients: int, rounds: int, same: bool = False) ->
         print(f"  {name:20s} median {w:6.3f} s wall ({n / w:5.0f} req/s), {c:6.3f} s CPU of its own process")
     for name, series in (("wall", wall), ("CPU", cpu)):
         ratios = sorted(100 * (a / b - 1) for a, b in zip(series[True], series[False]))
-        q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+        low, high = _median_interval(ratios)
         print(f"  overhead, {name:4s}       median {statistics.median(ratios):+6.1f} % of mitmdump's own "
-              f"(middle half of the rounds {q1:+.1f} .. {q3:+.1f} %)" + ("" if same else "; target <= 10 %"))
+              f"(95 % confidence interval of the median {low:+.1f} .. {high:+.1f} %)"
+              + ("" if same else "; target <= 10 %"))
     if not same:
         print(f"  analysis process: {1e6 * worker_cpu / (rounds * n):.0f} us CPU per flow, at idle priority; "
               f"it finished {statistics.median(drains):.2f} s (median) after a round's last response")
