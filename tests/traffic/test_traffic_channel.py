@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
+import threading
 
 import pytest
 
@@ -22,11 +22,6 @@ def _drain(fd: int) -> list[object]:
             return got
 
 
-def _child_reads(fd: int, inherited_write_fd: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    os.close(inherited_write_fd)  # else this process itself keeps the pipe from reaching end-of-file
-    out.put(_drain(fd))
-
-
 def test_messages_arrive_in_order_and_the_event_loop_never_blocks() -> None:
     """Far more than the pipe holds is sent from inside a running event loop while the reader is
     stalled: every send returns at once, the loop drains the backlog, and the reader gets all."""
@@ -39,8 +34,6 @@ def test_messages_arrive_in_order_and_the_event_loop_never_blocks() -> None:
             sender.send([item])
         assert sender.backlog > 0  # nobody has read yet: the rest waits in the buffer
 
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
     # there is no reader yet, so a send that blocked would never return: the alarm ends the test
     signal.signal(signal.SIGALRM, _blocked)
     signal.alarm(30)
@@ -48,12 +41,12 @@ def test_messages_arrive_in_order_and_the_event_loop_never_blocks() -> None:
         asyncio.run(produce())
     finally:
         signal.alarm(0)
-    reader = context.Process(target=_child_reads, args=(read_fd, write_fd, results))
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.extend(_drain(read_fd)))
     reader.start()
-    os.close(read_fd)
     sender.close()  # delivers the backlog, then end-of-file
-    got = results.get(timeout=60)
     reader.join(timeout=60)
+    os.close(read_fd)
     assert [batch[0]["seq"] for batch in got] == list(range(2000))
     assert got[-1][0]["body"] == payloads[-1]["body"]
 
