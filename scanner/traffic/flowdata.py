@@ -47,19 +47,21 @@ def request_data_from_state(flow_id: str, state: dict[str, Any]) -> RequestData:
     port: int = state["port"]
     fields = tuple(tuple(field) for field in state["headers"])
     host_header = _host_header(state, fields)
+    if host_header:
+        pretty_host, header_port = url.parse_authority(host_header, check=False)
+        pretty_port = header_port or url.default_port(scheme) or 443
+    else:
+        pretty_host, pretty_port = host, port
     if method == "CONNECT":  # first_line_format "authority"
         pretty_url = _authority(state["authority"])
-    elif not host_header:
-        pretty_url = url.unparse(scheme, host, port, path)
     else:
-        header_host, header_port = url.parse_authority(host_header, check=False)
-        pretty_url = url.unparse(scheme, header_host, header_port or url.default_port(scheme) or 443, path)
+        pretty_url = url.unparse(scheme, pretty_host, pretty_port, path)
     return RequestData(
         flow_id=flow_id,
         timestamp=state["timestamp_start"],
         method=method,
         scheme=scheme,
-        host=url.parse_authority(host_header, check=False)[0] if host_header else host,
+        host=pretty_host,
         port=port,
         url=pretty_url,
         path=path,
