@@ -21,7 +21,7 @@ from scanner.traffic.analyze import Analyzer
 from scanner.traffic.flowdata import request_data
 from scanner.traffic.party import PartyResolver
 from scanner.traffic.phases import PhaseTracker, append_mark
-from scanner.traffic.profile import load_profile
+from scanner.traffic.device_profile import load_profile
 from scanner.traffic.session import FLOWS_FILE, MARKS_FILE, OBSERVATIONS_FILE, SESSION_FILE, init_session
 from scanner.traffic.store import ChainWriter
 from scanner.traffic.synthetic import T0, sdk_flows

@@ -59,7 +59,7 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
     """
     from ..traffic import addon as addon_module
     from ..traffic.party import apk_package
-    from ..traffic.profile import load_profile
+    from ..traffic.device_profile import load_profile
     from ..traffic.session import init_session
 
     # validate here so that a bad input is one line, not a mitmdump start-up failure
@@ -155,7 +155,7 @@ def device_init(path: str, force: bool) -> int:
     An existing PATH is never overwritten silently: the command refuses (exit 2) unless --force
     is given, so a filled-in profile is not lost to a second `init`.
     """
-    from ..traffic.profile import PROFILE_TEMPLATE
+    from ..traffic.device_profile import PROFILE_TEMPLATE
 
     target = output_file(path, "PATH")
     if target.exists() and not force:
@@ -195,7 +195,7 @@ def analyze(capture: str, device: str | None, apk: str | None, marks: str | None
     from ..traffic.decoders import DEFAULT_BODY_CAP
     from ..traffic.offline import analyze_capture, capture_facts
     from ..traffic.party import PartyResolver, apk_package
-    from ..traffic.profile import load_profile
+    from ..traffic.device_profile import load_profile
     from ..traffic.store import read_chain
 
     if output:

@@ -28,7 +28,7 @@ from scanner.traffic.channel import ChannelClosed, Sender
 from scanner.traffic.decoders import DEFAULT_BODY_CAP
 from scanner.traffic.party import PartyResolver, apk_package
 from scanner.traffic.phases import INITIAL_PHASE, PhaseTracker, append_mark, phase_for_mark
-from scanner.traffic.profile import load_profile
+from scanner.traffic.device_profile import load_profile
 from scanner.traffic.session import MARKS_FILE, OBSERVATIONS_FILE, init_session
 from scanner.traffic.store import ChainWriter
 

@@ -11,7 +11,7 @@ from .detectors import pattern_matches
 from .matcher import ProfileMatcher
 from .observation import Match, Observation, RequestData, iso_time
 from .party import PartyResolver
-from .profile import DeviceProfile
+from .device_profile import DeviceProfile
 
 
 class Analyzer:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from .decoders import Field
 from .observation import Match, mask_value
-from .profile import DeviceProfile, Location, ProfileValue
+from .device_profile import DeviceProfile, Location, ProfileValue
 
 _HASHES = ("md5", "sha1", "sha256")
 LAT_LON_RE = re.compile(r"(?<![\d.])(-?\d{1,3}\.\d{4,})\s*[,;| ]\s*(-?\d{1,3}\.\d{4,})(?![\d.])")

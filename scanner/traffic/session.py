@@ -13,7 +13,7 @@ from ..errors import InputError, UsageError
 from ..hashing import digest_file
 from ..result import package_version, write_atomic
 from .observation import iso_time
-from .profile import DeviceProfile
+from .device_profile import DeviceProfile
 
 SESSION_FORMAT = "piscan-session/1"
 SESSION_FILE = "session.json"

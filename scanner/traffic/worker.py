@@ -83,7 +83,7 @@ class _Analyser:
     def __init__(self, config: WorkerConfig) -> None:
         from .analyze import Analyzer
         from .party import PartyResolver
-        from .profile import load_profile
+        from .device_profile import load_profile
 
         self.analyzer = Analyzer(load_profile(config.device) if config.device else None,
                                  PartyResolver(config.package), config.body_cap)

@@ -15,7 +15,7 @@ import httpx
 from mitmproxy import io
 
 from scanner.cli import main
-from scanner.traffic.profile import PROFILE_TEMPLATE
+from scanner.traffic.device_profile import PROFILE_TEMPLATE
 from scanner.traffic.synthetic import sdk_flows
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from scanner.pi import vocabulary
 from scanner.traffic.decoders import Field
 from scanner.traffic.detectors import luhn_ok, pattern_matches, resident_id_ok
 from scanner.traffic.matcher import ProfileMatcher, trie_regex
-from scanner.traffic.profile import load_profile
+from scanner.traffic.device_profile import load_profile
 
 REPO = Path(__file__).resolve().parents[2]
 

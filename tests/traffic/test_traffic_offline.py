@@ -14,7 +14,7 @@ from scanner.schema import result_schema
 from scanner.traffic.analyze import Analyzer
 from scanner.traffic.offline import analyze_capture, capture_facts, session_facts
 from scanner.traffic.party import PartyResolver
-from scanner.traffic.profile import load_profile
+from scanner.traffic.device_profile import load_profile
 from scanner.traffic.synthetic import sdk_flows
 
 REPO = Path(__file__).resolve().parents[2]

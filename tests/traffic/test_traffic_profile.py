@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scanner.errors import InputError
-from scanner.traffic.profile import PROFILE_TEMPLATE, load_profile, parse_profile
+from scanner.traffic.device_profile import PROFILE_TEMPLATE, load_profile, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 
