@@ -47,7 +47,7 @@ from scanner.traffic import addon as addon_module  # noqa: E402
 from scanner.traffic.analyze import Analyzer  # noqa: E402
 from scanner.traffic.offline import analyze_capture  # noqa: E402
 from scanner.traffic.party import PartyResolver  # noqa: E402
-from scanner.traffic.profile import load_profile  # noqa: E402
+from scanner.traffic.device_profile import load_profile  # noqa: E402
 from scanner.traffic.synthetic import clean_flows, sdk_flows, sdk_requests  # noqa: E402
 
 PROFILE = REPO / "samples" / "device-profile.yaml"
