@@ -16,7 +16,6 @@ import asyncio
 import fcntl
 import os
 import pickle
-import select
 import selectors
 import struct
 from typing import Any
@@ -112,12 +111,14 @@ class Receiver:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._buffer = bytearray()
+        self._selector = selectors.DefaultSelector()  # epoll: no limit on the descriptor's number
+        self._selector.register(fd, selectors.EVENT_READ)
 
     def messages(self, timeout: float | None = None) -> list[Any]:
         """The messages complete after one read, waiting at most ``timeout`` seconds (``None``:
         as long as it takes); ``[]`` on timeout. Raises :class:`EOFError` once the sender has
         closed the pipe or died; a torn last message (the sender was killed mid-write) is dropped."""
-        if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+        if timeout is not None and not self._selector.select(timeout):
             return []
         chunk = os.read(self.fd, _READ_SIZE)
         if not chunk:

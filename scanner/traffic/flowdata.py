@@ -12,33 +12,16 @@ from .observation import RequestData
 
 def request_data(flow: http.HTTPFlow) -> RequestData:
     """The request of a flow, detached from mitmproxy; bodies and header tuples are shared, not copied."""
-    return request_data_of(flow.id, flow.request)
-
-
-def request_data_of(flow_id: str, req: http.Request) -> RequestData:
-    """:class:`RequestData` for a request and the id of its flow."""
-    return RequestData(
-        flow_id=flow_id,
-        timestamp=req.timestamp_start,
-        method=req.method,
-        scheme=req.scheme,
-        host=req.pretty_host,
-        port=req.port,
-        url=req.pretty_url,
-        path=req.path,
-        http_version=req.http_version,
-        headers=tuple(req.headers.fields),
-        content=req.raw_content or b"",
-    )
+    return request_data_from_state(flow.id, flow.request.get_state())
 
 
 def request_data_from_state(flow_id: str, state: dict[str, Any]) -> RequestData:
-    """``request_data_of(flow_id, http.Request.from_state(state))`` without building the Request.
+    """:class:`RequestData` for a request's state, without building an ``http.Request``.
 
     ``Request.from_state`` type-checks every field and builds a header multidict, a quarter of
-    the analysis process's work per flow. The properties used are mitmproxy's own definitions
+    the analysis process's work per flow. The fields follow mitmproxy's own definitions
     (``Request.pretty_host``, ``pretty_url``, ``host_header``, ``first_line_format``), with its
-    URL helpers; a test holds this function to the original on varied requests.
+    URL helpers; a test holds this function to a real ``Request``'s properties on varied requests.
     """
     method = _text(state["method"]).upper()
     scheme = _text(state["scheme"])
