@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "verify": "scanner.commands.traffic:verify",
     "device": "scanner.commands.traffic:device",
     "traffic": "scanner.commands.traffic:traffic",
+    "key": "scanner.commands.key:key",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -45,6 +46,7 @@ SHORT_HELP: dict[str, str] = {
     "verify": "Check the hash chains and flow file of a proxy session.",
     "device": "Create a device-profile template for traffic matching.",
     "traffic": "Analyse saved captures (.mitm, .har) offline.",
+    "key": "Create and show the examiner's signing key (Ed25519) for seals and bundles.",
 }
 
 
