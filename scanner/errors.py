@@ -31,14 +31,19 @@ class PiscanError(Exception):
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str, path: str | Path | None = None) -> None:
+    def __init__(self, message: str, path: str | Path | None = None, *, lineno: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
+        self.lineno = lineno
 
     def line(self) -> str:
-        """The single line shown to the user."""
-        return f"{self.path}: {self.message}" if self.path else self.message
+        """The single line shown to the user: ``path: message``, or ``path:line: message`` when the
+        problem is at a known line of the file."""
+        if not self.path:
+            return self.message
+        where = f"{self.path}:{self.lineno}" if self.lineno is not None else self.path
+        return f"{where}: {self.message}"
 
 
 class InputError(PiscanError, ValueError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from .datapack import DataFile, DataKind, load, unique
 from .resources import rules_dir
-from .safeyaml import safe_load
+
+PI_TYPES_FILE = "pi-types.yaml"
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,11 @@ class PiType:
 
 @dataclass(frozen=True)
 class PiVocabulary:
-    """All PI types by id, plus the pack's version."""
+    """All PI types by id, plus the pack's version and file digest."""
 
     version: str
     types: dict[str, PiType]
+    sha256: str = ""
 
     def __contains__(self, pi_id: object) -> bool:
         return pi_id in self.types
@@ -48,9 +51,20 @@ class PiVocabulary:
         return sorted(t.id for t in self.types.values() if t.group == group)
 
 
+def build_vocabulary(source: DataFile) -> PiVocabulary:
+    """Build the vocabulary from the checked ``pi-types.yaml`` data (ids must be unique)."""
+    rows = source.data["pi_types"]
+    unique(rows, "id", "pi_types")
+    return PiVocabulary(version=source.version, types={row["id"]: PiType(**row) for row in rows}, sha256=source.sha256)
+
+
+PI_TYPES_KIND: DataKind[PiVocabulary] = DataKind(
+    name="pi-types", title="PI vocabulary", schema="pi-types.schema.json", build=build_vocabulary,
+    keys=frozenset({"pi_types"}),
+)
+
+
 @cache
 def vocabulary() -> PiVocabulary:
     """Load (once) the shipped PI vocabulary."""
-    data = safe_load((rules_dir() / "pi-types.yaml").read_text(encoding="utf-8"))
-    types = {row["id"]: PiType(**row) for row in data["pi_types"]}
-    return PiVocabulary(version=str(data["version"]), types=types)
+    return load(PI_TYPES_KIND, rules_dir() / PI_TYPES_FILE)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from scanner.testing.corpus import CORPUS_REASON, REPO, corpus_dir
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the data-pack cache of a test run out of the user's cache folder (one per worker)."""
+    if "PISCAN_CACHE_DIR" not in os.environ:
+        os.environ["PISCAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="piscan-test-cache-")
 
 
 @pytest.fixture(scope="session")

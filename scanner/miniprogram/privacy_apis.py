@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
-from ..errors import UsageError
-from ..hashing import sha256_bytes
-from ..pi import vocabulary
+from ..datapack import DataError, DataFile, DataKind, load, unique
 from ..resources import rules_dir
 
 PACK_ID = "wechat-privacy-apis"
@@ -94,19 +90,10 @@ class PrivacyTable:
         return path.rsplit("/", 1)[-1] in self.base_library_files
 
 
-def _pi_list(values: Any, where: str) -> tuple[str, ...]:
-    vocab = vocabulary()
-    out = tuple(values or ())
-    for pi in out:
-        if pi not in vocab:
-            raise UsageError(f"{where}: unknown PI type {pi!r} (not in rules/pi-types.yaml)", PACK_FILE)
-    return out
-
-
-def _api(row: dict[str, Any], section: str) -> PrivacyApi:
+def _api(row: dict[str, Any]) -> PrivacyApi:
     return PrivacyApi(
         name=row["name"],
-        pi_types=_pi_list(row["pi_types"], f"{section}.{row['name']}"),
+        pi_types=tuple(row["pi_types"]),
         guide=row.get("guide"),
         required_private_info=bool(row["required_private_info"]),
         scope=row.get("scope"),
@@ -114,53 +101,55 @@ def _api(row: dict[str, Any], section: str) -> PrivacyApi:
     )
 
 
-def parse_privacy_table(text: str) -> PrivacyTable:
-    """Build the table from the YAML text; ``UsageError`` naming the entry on bad data."""
-    try:
-        # The C-accelerated SafeLoader when libyaml is present: same safe subset, faster.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - SafeLoader
-        apis = {row["name"]: _api(row, "apis") for row in data["apis"]}
-        methods = {row["method"]: _api(row, "methods") for row in data.get("methods") or ()}
-        scopes = {row["scope"]: _pi_list(row["pi_types"], f"scopes.{row['scope']}") for row in data["scopes"]}
-        components = {
-            (row["kind"], row["value"]): ComponentRule(
-                kind=row["kind"],
-                value=row["value"],
-                pi_types=_pi_list(row["pi_types"], f"components.{row['value']}"),
-                guide=row.get("guide"),
-            )
-            for row in data["components"]
-        }
-        sdks = tuple(
-            MiniSdk(
-                id=row["id"],
-                name=dict(row["name"]),
-                vendor=dict(row["vendor"]) if row.get("vendor") else None,
-                category=row["category"],
-                privacy_policy_url=row.get("privacy_policy_url"),
-                paths=tuple(re.compile(p) for p in row["paths"]),
-                hosts=tuple(row.get("hosts") or ()),
-                pi_types=_pi_list(row.get("pi_types"), f"sdks.{row['id']}"),
-            )
-            for row in data["sdks"]
+def _paths(row: dict[str, Any], where: list[str | int]) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for j, pattern in enumerate(row["paths"]):
+        try:
+            out.append(re.compile(pattern))
+        except re.error as exc:
+            raise DataError([*where, "paths", j], f"bad regular expression {pattern!r}: {exc}") from None
+    return tuple(out)
+
+
+def build_privacy_table(source: DataFile) -> PrivacyTable:
+    """Build the table from checked ``wechat-privacy-apis.yaml`` data (PI types checked by the schema)."""
+    data = source.data
+    for section, key in (("apis", "name"), ("methods", "method"), ("scopes", "scope"), ("sdks", "id")):
+        unique(data.get(section) or [], key, section)
+    components = {
+        (row["kind"], row["value"]): ComponentRule(kind=row["kind"], value=row["value"], pi_types=tuple(row["pi_types"]),
+                                                   guide=row.get("guide"))
+        for row in data["components"]
+    }
+    sdks = tuple(
+        MiniSdk(
+            id=row["id"], name=dict(row["name"]), vendor=dict(row["vendor"]) if row.get("vendor") else None,
+            category=row["category"], privacy_policy_url=row.get("privacy_policy_url"),
+            paths=_paths(row, ["sdks", i]), hosts=tuple(row.get("hosts") or ()), pi_types=tuple(row.get("pi_types") or ()),
         )
-        return PrivacyTable(
-            version=str(data["version"]),
-            sha256=sha256_bytes(text.encode("utf-8")),
-            apis=apis,
-            methods=methods,
-            scopes=scopes,
-            components=components,
-            handling_apis=frozenset(data["privacy_handling"]["apis"]),
-            handling_open_types=frozenset(data["privacy_handling"]["open_types"]),
-            base_library_files=frozenset(data["base_library"]["files"]),
-            sdks=sdks,
-        )
-    except (yaml.YAMLError, KeyError, TypeError, re.error) as exc:
-        raise UsageError(f"malformed privacy-API table: {type(exc).__name__}: {exc}", PACK_FILE) from None
+        for i, row in enumerate(data["sdks"])
+    )
+    return PrivacyTable(
+        version=source.version,
+        sha256=source.sha256,
+        apis={row["name"]: _api(row) for row in data["apis"]},
+        methods={row["method"]: _api(row) for row in data.get("methods") or ()},
+        scopes={row["scope"]: tuple(row["pi_types"]) for row in data["scopes"]},
+        components=components,
+        handling_apis=frozenset(data["privacy_handling"]["apis"]),
+        handling_open_types=frozenset(data["privacy_handling"]["open_types"]),
+        base_library_files=frozenset(data["base_library"]["files"]),
+        sdks=sdks,
+    )
+
+
+PRIVACY_APIS_KIND: DataKind[PrivacyTable] = DataKind(
+    name="wechat-privacy-apis", title="WeChat privacy-interface table", schema="wechat-privacy-apis.schema.json",
+    build=build_privacy_table, keys=frozenset({"apis", "scopes", "components"}),
+)
 
 
 @cache
 def privacy_table() -> PrivacyTable:
     """Load (once) the shipped table."""
-    return parse_privacy_table((rules_dir() / PACK_FILE).read_text(encoding="utf-8"))
+    return load(PRIVACY_APIS_KIND, rules_dir() / PACK_FILE)

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
+from ..datapack import DataError, DataFile, DataKind, load
 from ..errors import UsageError
 from ..resources import templates_dir
-from ..safeyaml import safe_load
 
 LANGS: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
@@ -47,27 +45,27 @@ class Labels:
         return key in self.table
 
 
-def parse_labels(text: str, source: str = "labels.yaml") -> Labels:
-    """Parse a labels file; ``UsageError`` naming the file and the bad key when malformed."""
-    try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"not valid YAML: {exc}", source) from None
-    if not isinstance(data, dict) or not isinstance(data.get("labels"), dict):
-        raise UsageError("expected a mapping with a 'labels' mapping", source)
-    table: dict[str, dict[str, str]] = {}
-    for key, texts in data["labels"].items():
-        if not isinstance(texts, dict) or any(not isinstance(texts.get(lang), str) or not texts[lang] for lang in LANGS):
-            raise UsageError(f"label {key!r} needs non-empty text for each of {', '.join(LANGS)}", source)
-        table[str(key)] = {lang: texts[lang] for lang in LANGS}
-    return Labels(version=str(data.get("version", "")), table=table)
+def build_labels(source: DataFile) -> Labels:
+    """The label table of a checked labels file plus the vocabularies' labels (rules/model.yaml)."""
+    from ..model.terms import terms
+
+    table = {str(key): {lang: texts[lang] for lang in LANGS} for key, texts in source.data["labels"].items()}
+    for key, texts in terms().label_rows().items():
+        if key in table:
+            raise DataError(["labels", key], "defined in rules/model.yaml; remove it here")
+        table[key] = texts
+    return Labels(version=source.version, table=table)
+
+
+LABELS_KIND: DataKind[Labels] = DataKind(
+    name="labels", title="report label table", schema="labels.schema.json", build=build_labels, keys=frozenset({"labels"}),
+)
 
 
 @cache
 def labels() -> Labels:
     """The shipped label table (loaded once)."""
-    path = templates_dir() / "labels.yaml"
-    return parse_labels(path.read_text(encoding="utf-8"), str(path))
+    return load(LABELS_KIND, templates_dir() / "labels.yaml")
 
 
 def pick(text: Any, lang: str) -> str:

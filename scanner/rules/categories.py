@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ..datapack import DataFile, DataKind, load, unique
 from ..errors import UsageError
-from ..hashing import sha256_bytes
-from ..pi import vocabulary
 from ..resources import rules_dir
-from ..safeyaml import safe_load
 
 NPI_FILE = "npi-types.yaml"
 
@@ -56,32 +54,31 @@ class AppTypeTable:
     types: dict[int, AppType]
 
 
-@cache
-def app_types() -> AppTypeTable:
-    """Load (once) the shipped NPI table; every PI-type id must be in the vocabulary."""
-    path = rules_dir() / NPI_FILE
-    raw = path.read_bytes()
-    data = safe_load(raw.decode("utf-8"))
-    vocab = vocabulary()
+def build_app_types(source: DataFile) -> AppTypeTable:
+    """Build the table from the checked ``npi-types.yaml`` data (PI types are checked by the schema)."""
+    rows = source.data["types"]
+    unique(rows, "id", "types")
     types: dict[int, AppType] = {}
-    for row in data["types"]:
-        items = tuple(
-            NecessaryItem(zh=i["zh"], en=i["en"], pi_types=tuple(i["pi_types"])) for i in row["necessary_pi"]
-        )
-        for item in items:
-            for pi in item.pi_types:
-                vocab.get(pi)
+    for row in rows:
+        items = tuple(NecessaryItem(zh=i["zh"], en=i["en"], pi_types=tuple(i["pi_types"])) for i in row["necessary_pi"])
         types[int(row["id"])] = AppType(
-            id=int(row["id"]),
-            zh=row["zh"],
-            en=row["en"],
-            basic_function=dict(row["basic_function"]),
-            no_pi_needed=bool(row["no_pi_needed"]),
-            necessary_pi=items,
-            source=row["source"],
+            id=int(row["id"]), zh=row["zh"], en=row["en"], basic_function=dict(row["basic_function"]),
+            no_pi_needed=bool(row["no_pi_needed"]), necessary_pi=items, source=row["source"],
             verification=row["verification"],
         )
-    return AppTypeTable(version=str(data["version"]), sha256=sha256_bytes(raw), types=types)
+    return AppTypeTable(version=source.version, sha256=source.sha256, types=types)
+
+
+NPI_KIND: DataKind[AppTypeTable] = DataKind(
+    name="npi-types", title="necessary-PI table", schema="npi-types.schema.json", build=build_app_types,
+    keys=frozenset({"types"}),
+)
+
+
+@cache
+def app_types() -> AppTypeTable:
+    """Load (once) the shipped NPI table."""
+    return load(NPI_KIND, rules_dir() / NPI_FILE)
 
 
 def _valid_list() -> str:

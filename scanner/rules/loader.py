@@ -7,22 +7,20 @@ fields and operators name the valid ones and suggest the closest (difflib).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-import jsonschema
-import yaml
 
+from ..datapack import cache_dir, cache_read, cache_write
 from ..errors import UsageError
+from ..marks import line_of, load_marked, plain
+from ..problems import YAML_ERRORS, PackProblem, problem_at, schema_problems, suggest, yaml_problem
 from ..hashing import sha256_bytes
 from ..pi import vocabulary
 from ..resources import rules_dir, schema_path
-from .marks import DuplicateKeyError, MarkedDict, line_of, load_marked, path_text, plain
 from .model import Pack, Rule, RuleSet
 from .selectors import COMBINATORS, OPERATORS, SELECTORS, SET_OPERATORS
 
@@ -30,76 +28,12 @@ PACKS_SUBDIR = "packs"
 _PI_FIELDS = ("pi_types", "pi_type")
 
 
-@dataclass(frozen=True, order=True)
-class PackProblem:
-    """One validation problem at a line of a pack file."""
-
-    file: str
-    line: int
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
-
-
 @cache
 def pack_schema() -> dict[str, Any]:
-    """The rule-pack JSON Schema shipped in ``scanner/schemas``."""
-    return json.loads(schema_path("rule-pack.schema.json").read_text(encoding="utf-8"))
+    """The rule-pack JSON Schema shipped in ``scanner/schemas``, with the model's vocabularies filled in."""
+    from ..schema import with_vocabularies
 
-
-def _suggest(word: str, valid: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(valid), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _schema_at(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    ref = schema.get("$ref")
-    if ref and ref.startswith("#/$defs/"):
-        return root["$defs"][ref.split("/")[-1]]
-    return schema
-
-
-def _json_type(value: Any) -> str:
-    """The JSON Schema type name of a parsed YAML value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
-
-
-def _schema_message(error: jsonschema.ValidationError, root: dict[str, Any]) -> tuple[list[Any], str]:
-    """(path, message) for one schema error, worded by validator kind (never by parsing library text)."""
-    path = list(error.absolute_path)
-    kind = error.validator
-    if kind == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(_schema_at(error.schema, root).get("properties", {}))
-        extra = sorted(str(k) for k in error.instance if k not in allowed)
-        key = extra[0]
-        return path + [key], f"unknown key; valid keys: {', '.join(allowed)}{_suggest(key, allowed)}"
-    if kind == "required" and isinstance(error.instance, dict):
-        missing = [k for k in error.validator_value if k not in error.instance]
-        return path, f"missing required key {missing[0]!r}"
-    if kind == "enum":
-        return path, f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}{_suggest(error.instance, map(str, error.validator_value))}"
-    if kind == "type":
-        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
-        return path, f"must be of type {expected}, got {_json_type(error.instance)}"
-    if kind == "pattern":
-        return path, f"{error.instance!r} does not match the pattern {error.validator_value}"
-    if kind in ("minItems", "minLength"):
-        return path, "must not be empty"
-    if kind == "uniqueItems":
-        return path, "items must be unique"
-    return path, error.message
+    return with_vocabularies(json.loads(schema_path("rule-pack.schema.json").read_text(encoding="utf-8")))
 
 
 class _Checker:
@@ -111,7 +45,7 @@ class _Checker:
         self.problems: list[PackProblem] = []
 
     def add(self, path: Sequence[Any], message: str) -> None:
-        self.problems.append(PackProblem(self.file, line_of(self.root, path), path_text(path), message))
+        self.problems.append(problem_at(self.file, self.root, path, message))
 
     # --- the match grammar ---------------------------------------------------------------
 
@@ -133,7 +67,7 @@ class _Checker:
         elif key in SELECTORS:
             self.selector(key, body, here, params)
         else:
-            self.add(here, f"unknown selector; valid: {', '.join(valid)}{_suggest(key, valid)}")
+            self.add(here, f"unknown selector; valid: {', '.join(valid)}{suggest(key, valid)}")
 
     def selector(self, name: str, body: Any, path: list[Any], params: dict[str, Any]) -> None:
         spec = SELECTORS[name]
@@ -145,7 +79,7 @@ class _Checker:
         for fld, cond in body.items():
             here = path + [fld]
             if fld not in spec.fields:
-                self.add(here, f"unknown field of selector '{name}'; valid: {', '.join(spec.fields)}{_suggest(fld, spec.fields)}")
+                self.add(here, f"unknown field of selector '{name}'; valid: {', '.join(spec.fields)}{suggest(fld, spec.fields)}")
                 continue
             self.condition(fld, cond, here, params)
 
@@ -161,7 +95,7 @@ class _Checker:
         for op, arg in cond.items():
             here = path + [op]
             if op not in OPERATORS:
-                self.add(here, f"unknown operator; valid: {', '.join(OPERATORS)}{_suggest(op, OPERATORS)}")
+                self.add(here, f"unknown operator; valid: {', '.join(OPERATORS)}{suggest(op, OPERATORS)}")
                 continue
             if op == "regex":
                 try:
@@ -195,7 +129,7 @@ class _Checker:
                 groups = vocabulary().groups()
                 for g in arg if isinstance(arg, list) else [arg]:
                     if g not in groups:
-                        self.add(here, f"unknown PI group {g!r}; valid: {', '.join(sorted(groups))}{_suggest(g, groups)}")
+                        self.add(here, f"unknown PI group {g!r}; valid: {', '.join(sorted(groups))}{suggest(g, groups)}")
 
     def param(self, value: Any, path: list[Any], params: dict[str, Any]) -> None:
         if isinstance(value, str) and value.startswith("$") and value[1:] not in params:
@@ -207,7 +141,7 @@ class _Checker:
         vocab = vocabulary()
         for value in values:
             if value not in vocab:
-                self.add(path, f"unknown PI type {value!r}; see rules/pi-types.yaml{_suggest(value, vocab.types)}")
+                self.add(path, f"unknown PI type {value!r}; see rules/pi-types.yaml{suggest(value, vocab.types)}")
 
     # --- rules -----------------------------------------------------------------------------
 
@@ -230,44 +164,17 @@ class _Checker:
             self.match(rule["match"], path + ["match"], params)
 
 
-def _problem_from_yaml(file: str, exc: Exception) -> PackProblem:
-    if isinstance(exc, DuplicateKeyError):
-        return PackProblem(file, exc.line, exc.key, "duplicate key")
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    problem = getattr(exc, "problem", None) or str(exc)
-    return PackProblem(file, line, "(yaml)", f"not valid YAML: {problem}")
-
-
 def check_pack_text(text: str, file: str) -> tuple[list[PackProblem], Any]:
     """All problems of one pack's text, sorted by line, and the parsed (marked) data."""
     try:
         data = load_marked(text)
-    except (yaml.YAMLError, DuplicateKeyError) as exc:
-        return [_problem_from_yaml(file, exc)], None
+    except YAML_ERRORS as exc:
+        return [yaml_problem(file, exc)], None
     checker = _Checker(file, data)
     if not isinstance(data, dict):
         checker.add([], "a rule pack is a mapping with 'pack' and 'rules'")
         return checker.problems, data
-    schema = pack_schema()
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    suggested = set()
-    for error in errors:
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = _schema_at(error.schema, schema).get("properties", {})
-            for key in error.instance:
-                if key not in allowed:
-                    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
-                    if close:
-                        suggested.add((tuple(error.absolute_path), close[0]))
-    for error in errors:
-        if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [k for k in error.validator_value if k not in error.instance]
-            # a misspelt key already reports "did you mean"; don't also report the key as missing
-            if missing and (tuple(error.absolute_path), missing[0]) in suggested:
-                continue
-        path, message = _schema_message(error, schema)
-        checker.add(path, message)
+    checker.problems.extend(schema_problems(data, pack_schema(), file, data))
     if not checker.problems:
         pack_params = (data["pack"].get("params") or {})
         seen: dict[str, int] = {}
@@ -296,13 +203,14 @@ def _used_params(match: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(params.items()) if k in used}
 
 
-def _build_pack(data: MarkedDict, path: Path, raw: bytes) -> Pack:
-    meta = plain(data["pack"])
-    pack_platforms = tuple(meta.get("platforms") or ("android", "wechat-miniprogram"))
+def _build_pack(data: dict[str, Any], rule_lines: list[int], path: Path, sha256: str) -> Pack:
+    from ..model.terms import terms
+
+    meta = data["pack"]
+    pack_platforms = tuple(meta.get("platforms") or terms().platform_ids)
     pack_params = meta.get("params") or {}
     rules = []
-    for i, row in enumerate(data["rules"]):
-        r = plain(row)
+    for r, line in zip(data["rules"], rule_lines):
         rules.append(Rule(
             id=r["id"], pack=meta["id"], title=r["title"], explanation=r["explanation"], severity=r["severity"],
             legal_refs=tuple(r["legal_refs"]), verification=r["verification"],
@@ -310,11 +218,11 @@ def _build_pack(data: MarkedDict, path: Path, raw: bytes) -> Pack:
             params=_used_params(r.get("match"), {**(r.get("params") or {}), **pack_params}), item=r.get("item"),
             evidence_level=r.get("evidence_level"), group_by=tuple(r.get("group_by") or ("party",)),
             match=r.get("match"), manual=bool(r.get("manual", False)), what_to_check=r.get("what_to_check"),
-            tests=r.get("tests") or {}, line=line_of(data, ["rules", i]),
+            tests=r.get("tests") or {}, line=line,
         ))
     return Pack(
         id=meta["id"], version=str(meta["version"]), title=meta["title"], source=meta["source"], platforms=pack_platforms,
-        params=pack_params, path=path, sha256=sha256_bytes(raw), rules=tuple(rules), description=meta.get("description"),
+        params=pack_params, path=path, sha256=sha256, rules=tuple(rules), description=meta.get("description"),
     )
 
 
@@ -333,11 +241,35 @@ def read_pack(path: Path) -> tuple[list[PackProblem], Pack | None]:
 
 @lru_cache(maxsize=64)
 def _read_pack_cached(file: str, raw: bytes, text: str) -> tuple[list[PackProblem], Pack | None]:
-    # keyed by the file's bytes too: an edited pack is validated again
+    # keyed by the file's bytes too: an edited pack is validated again; a pack that validated
+    # before (same bytes, same schema and grammar) is taken from the disk cache of checked data
+    sha256 = sha256_bytes(raw)
+    cache_file = _checked_cache_path(sha256)
+    cached = cache_read(cache_file)
+    if isinstance(cached, dict) and "data" in cached and "lines" in cached:
+        return [], _build_pack(cached["data"], cached["lines"], Path(file), sha256)
     problems, data = check_pack_text(text, file)
     if problems:
         return problems, None
-    return [], _build_pack(data, Path(file), raw)
+    lines = [line_of(data, ["rules", i]) for i in range(len(data["rules"]))]
+    checked = plain(data)
+    cache_write(cache_file, {"data": checked, "lines": lines})
+    return [], _build_pack(checked, lines, Path(file), sha256)
+
+
+@cache
+def _grammar_digest() -> str:
+    """A digest of what decides a pack's validity besides its bytes: schema, selectors, operators, PIScan."""
+    from .. import __version__
+
+    spec = {"schema": pack_schema(), "selectors": {n: list(s.fields) for n, s in SELECTORS.items()},
+            "operators": list(OPERATORS), "version": __version__, "pi_types": sorted(vocabulary().types)}
+    return sha256_bytes(json.dumps(spec, sort_keys=True).encode("utf-8"))
+
+
+def _checked_cache_path(sha256: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / f"rule-pack-{sha256[:32]}-{_grammar_digest()[:16]}.json"
 
 
 def load_pack(path: Path) -> Pack:
@@ -398,7 +330,7 @@ def load_packs(extra_dirs: Sequence[Path] = (), disabled: Sequence[str] = ()) ->
     for rule_id in disabled:
         if rule_id not in known:
             raise UsageError(
-                f"--disable {rule_id}: no such rule or pack{_suggest(rule_id, known)} (see `piscan rules list`)"
+                f"--disable {rule_id}: no such rule or pack{suggest(rule_id, known)} (see `piscan rules list`)"
             )
     return RuleSet(packs=tuple(packs), disabled=tuple(sorted(set(disabled))))
 

@@ -9,20 +9,15 @@ over the pack files for the result's provenance. YAML is read with the safe load
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..datapack import DataError, DataFile, DataKind, load_source, read_checked, unique
 from ..errors import UsageError
-from ..pi import vocabulary
 from ..resources import rules_dir
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SIGNATURE_KINDS = ("code_prefix", "class_suffix", "component", "meta_data", "action", "native_lib", "host")
 SOURCES = ("apk-analyzer", "appscan", "curated", "exodus", "libchecker")
@@ -147,74 +142,66 @@ class SdkPack:
         return {"pack_id": self.id, "kind": "sdks", "version": self.version, "sha256": self.sha256}
 
 
-def pack_sha256(files: list[Path]) -> str:
+def combined_sha256(digests: dict[str, str]) -> str:
     """sha256 over the pack files: each file's name and the sha256 of its bytes, in name order."""
     outer = hashlib.sha256()
-    for path in sorted(files, key=lambda p: p.name):
-        outer.update(path.name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).hexdigest().encode("ascii") + b"\n")
+    for name in sorted(digests):
+        outer.update(name.encode("utf-8") + b"\0" + digests[name].encode("ascii") + b"\n")
     return outer.hexdigest()
 
 
-def _fail(path: Path, message: str) -> UsageError:
-    return UsageError(f"invalid SDK pack: {message}", path)
+def pack_sha256(files: list[Path]) -> str:
+    """:func:`combined_sha256` of files on disk."""
+    return combined_sha256({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
 
 
-def _record(row: Any, path: Path, pi_ids: set[str]) -> SdkRecord:
-    if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-        raise _fail(path, f"an SDK record without an id: {str(row)[:80]}")
-    sid = row["id"]
-    name = row.get("name") or {}
-    if not isinstance(name, dict) or not name.get("zh") or not name.get("en"):
-        raise _fail(path, f"SDK {sid!r}: name needs zh and en")
-    vendor = row.get("vendor")
-    if vendor is not None and not isinstance(vendor, dict):
-        raise _fail(path, f"SDK {sid!r}: vendor must be a mapping or null")
-    if row.get("origin") not in ORIGINS:
-        raise _fail(path, f"SDK {sid!r}: origin must be one of {', '.join(ORIGINS)}")
-    sigs: list[Signature] = []
-    raw = row.get("signatures") or {}
-    if not isinstance(raw, dict) or not raw:
-        raise _fail(path, f"SDK {sid!r}: no signatures")
-    for kind, items in raw.items():
-        if kind not in SIGNATURE_KINDS:
-            raise _fail(path, f"SDK {sid!r}: unknown signature kind {kind!r}")
-        if not isinstance(items, dict):
-            raise _fail(path, f"SDK {sid!r}: {kind} must map each value to its sources")
-        for value, source_list in items.items():
-            sources = tuple(source_list or ())
-            if not sources or any(s not in SOURCES for s in sources):
-                raise _fail(path, f"SDK {sid!r}: signature {value!r} needs sources from {', '.join(SOURCES)}")
-            value = str(value)
-            regex = value.startswith("re:")
-            if regex:
-                value = value[3:]
-                try:
-                    _compiled(value)
-                except re.error as exc:
-                    raise _fail(path, f"SDK {sid!r}: bad regex {value!r}: {exc}") from None
-            sigs.append(Signature(kind, value, regex, sources))
-    pis = tuple(row.get("pi_types") or ())
-    unknown = [p for p in pis if p not in pi_ids]
-    if unknown:
-        raise _fail(path, f"SDK {sid!r}: unknown PI types {', '.join(unknown)} (see rules/pi-types.yaml)")
-    provenance = tuple(row.get("provenance") or ())
-    if not provenance:
-        raise _fail(path, f"SDK {sid!r}: no provenance")
+def check_category(data: dict[str, Any]) -> None:
+    """What the schema cannot say about a category file: ids unique, regex signatures compile."""
+    unique(data["sdks"], "id", "sdks")
+    for i, row in enumerate(data["sdks"]):
+        for kind, items in row["signatures"].items():
+            for value in items:
+                if value.startswith("re:"):
+                    try:
+                        re.compile(value[3:])
+                    except re.error as exc:
+                        raise DataError(["sdks", i, "signatures", kind], f"bad regular expression {value[3:]!r}: {exc}") from None
+
+
+def _record(row: dict[str, Any]) -> SdkRecord:
+    sigs = [Signature(kind, value[3:], True, tuple(sources)) if value.startswith("re:") else Signature(kind, value, False, tuple(sources))
+            for kind, items in row["signatures"].items() for value, sources in items.items()]
+    name, vendor = row["name"], row.get("vendor") or {}
     return SdkRecord(
-        id=sid,
+        id=row["id"],
         name_zh=str(name["zh"]),
         name_en=str(name["en"]),
-        vendor_zh=(vendor or {}).get("zh"),
-        vendor_en=(vendor or {}).get("en"),
+        vendor_zh=vendor.get("zh"),
+        vendor_en=vendor.get("en"),
         origin=row["origin"],
         category=str(row.get("category") or "other"),
         signatures=tuple(sigs),
-        pi_types=pis,
+        pi_types=tuple(row.get("pi_types") or ()),
         privacy_policy_url=row.get("privacy_policy_url"),
         website=row.get("website"),
         aliases=tuple(row.get("aliases") or ()),
-        provenance=provenance,
+        provenance=tuple(row["provenance"]),
     )
+
+
+def build_category(source: DataFile) -> tuple[SdkRecord, ...]:
+    """The records of one checked category file."""
+    return tuple(_record(row) for row in source.data["sdks"])
+
+
+SDK_META_KIND: DataKind[DataFile] = DataKind(
+    name="sdk-pack", title="SDK pack metadata (_pack.yaml)", schema="sdk-pack.schema.json", build=lambda source: source,
+    keys=frozenset({"id", "kind", "version", "sources"}),
+)
+SDK_CATEGORY_KIND: DataKind[tuple[SdkRecord, ...]] = DataKind(
+    name="sdk-category", title="SDK pack category file", schema="sdk-category.schema.json", build=build_category,
+    keys=frozenset({"category", "sdks"}), check=check_category,
+)
 
 
 def load_sdk_pack(folder: str | Path | None = None) -> SdkPack:
@@ -230,49 +217,24 @@ def default_pack() -> SdkPack:
     return _load(rules_dir() / "sdks")
 
 
-def parse_pack_text(text: str) -> Any:
-    """Parse one pack file. The build writes YAML in its JSON-compatible flow style, which the json
-    module reads much faster; anything else (a hand-written pack) goes through the safe YAML loader."""
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    if body.lstrip().startswith("{"):
-        try:
-            return json.loads(body)
-        except json.JSONDecodeError:
-            pass
-    return yaml.load(text, Loader=_LOADER)
-
-
 def _load(folder: Path) -> SdkPack:
     meta_path = folder / "_pack.yaml"
     if not meta_path.is_file():
         raise UsageError("not an SDK pack folder (no _pack.yaml)", folder)
-    files = sorted(p for p in folder.glob("*.yaml"))
-    try:
-        meta = yaml.load(meta_path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise _fail(meta_path, str(exc).splitlines()[0]) from None
-    if not isinstance(meta, dict) or not meta.get("id") or not meta.get("version"):
-        raise _fail(meta_path, "_pack.yaml needs id and version")
-    pi_ids = set(vocabulary().types)
+    meta = read_checked(SDK_META_KIND, meta_path)
+    digests = {meta_path.name: meta.sha256}
     records: dict[str, SdkRecord] = {}
-    for path in files:
-        if path.name == "_pack.yaml":
-            continue
-        try:
-            data = parse_pack_text(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise _fail(path, str(exc).splitlines()[0]) from None
-        if not isinstance(data, dict) or not isinstance(data.get("sdks"), list):
-            raise _fail(path, "expected a mapping with an 'sdks' list")
-        for row in data["sdks"]:
-            rec = _record(row, path, pi_ids)
+    for path in sorted(p for p in folder.glob("*.yaml") if p.name != "_pack.yaml"):
+        category, source = load_source(SDK_CATEGORY_KIND, path)
+        digests[path.name] = source.sha256
+        for rec in category:
             if rec.id in records:
-                raise _fail(path, f"duplicate SDK id {rec.id!r}")
+                raise UsageError(f"invalid SDK pack: duplicate SDK id {rec.id!r} (also in another category file)", path)
             records[rec.id] = rec
     return SdkPack(
-        id=str(meta["id"]),
-        version=str(meta["version"]),
-        sha256=pack_sha256(files),
+        id=str(meta.data["id"]),
+        version=str(meta.data["version"]),
+        sha256=combined_sha256(digests),
         sdks=tuple(records[k] for k in sorted(records)),
         path=str(folder),
     )

@@ -7,19 +7,14 @@ incomplete (limitation kind ``packed``) whenever a packer is found.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import UsageError
+from ..datapack import DataError, DataFile, DataKind, load, unique
 from ..resources import rules_dir
-from ..safeyaml import safe_load
 from .pack import name_matches
 
 SIGNAL_KINDS = ("native_lib", "file", "class")
@@ -88,65 +83,45 @@ def packer_evidence_from(evidence: Any) -> PackerEvidence:
     )
 
 
-def _signal(raw: Any, path: Path, pid: str) -> PackerSignal:
-    if not isinstance(raw, dict) or len(raw) != 1:
-        raise UsageError(f"packer {pid!r}: each signal is one of {', '.join(SIGNAL_KINDS)}: {raw!r}", path)
+def _signal(raw: dict[str, str]) -> PackerSignal:
     ((kind, value),) = raw.items()
-    if kind not in SIGNAL_KINDS or not isinstance(value, str) or not value:
-        raise UsageError(f"packer {pid!r}: bad signal {raw!r} (kinds: {', '.join(SIGNAL_KINDS)})", path)
     regex = value.startswith("re:")
-    if regex:
-        value = value[3:]
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise UsageError(f"packer {pid!r}: bad regex {value!r}: {exc}", path) from None
-    return PackerSignal(kind, value, regex)
+    return PackerSignal(kind, value[3:] if regex else value, regex)
 
 
-def parse_packers(text: str, path: Path) -> PackerTable:
-    """Parse and validate the packer table text; ``UsageError`` naming the file on a problem."""
-    try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"invalid packer table: {str(exc).splitlines()[0]}", path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("packers"), list) or not data.get("version"):
-        raise UsageError("invalid packer table: expected 'version' and a 'packers' list", path)
+def check_packers(data: dict[str, Any]) -> None:
+    """What the schema cannot say: packer ids unique, regex signals compile."""
+    unique(data["packers"], "id", "packers")
+    for i, row in enumerate(data["packers"]):
+        for section in ("signals", "require"):
+            for j, raw in enumerate(row.get(section) or ()):
+                ((kind, value),) = raw.items()
+                if value.startswith("re:"):
+                    try:
+                        re.compile(value[3:])
+                    except re.error as exc:
+                        raise DataError(["packers", i, section, j, kind], f"bad regular expression {value[3:]!r}: {exc}") from None
+
+
+def build_packers(source: DataFile) -> PackerTable:
+    """Build the packer table from checked ``packers.yaml`` data."""
     packers: dict[str, Packer] = {}
-    for row in data["packers"]:
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row.get("name"):
-            raise UsageError(f"invalid packer table: a packer needs id and name: {str(row)[:80]}", path)
-        pid = row["id"]
-        if pid in packers:
-            raise UsageError(f"invalid packer table: duplicate packer id {pid!r}", path)
-        signals = tuple(_signal(s, path, pid) for s in row.get("signals") or ())
-        if not signals:
-            raise UsageError(f"invalid packer table: packer {pid!r} has no signals", path)
-        required = tuple(_signal(s, path, pid) for s in row.get("require") or ())
-        packers[pid] = Packer(pid, str(row["name"]), row.get("vendor"), signals, int(row.get("min", 1)), required)
-    return PackerTable(
-        version=str(data["version"]),
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        packers=tuple(packers[k] for k in sorted(packers)),
-    )
+    for row in source.data["packers"]:
+        signals = tuple(_signal(s) for s in row["signals"])
+        required = tuple(_signal(s) for s in row.get("require") or ())
+        packers[row["id"]] = Packer(row["id"], str(row["name"]), row.get("vendor"), signals, int(row.get("min", 1)), required)
+    return PackerTable(version=source.version, sha256=source.sha256, packers=tuple(packers[k] for k in sorted(packers)))
+
+
+PACKERS_KIND: DataKind[PackerTable] = DataKind(
+    name="packers", title="packer table", schema="packers.schema.json", build=build_packers, keys=frozenset({"packers"}),
+    check=check_packers,
+)
 
 
 def load_packers(path: str | Path | None = None) -> PackerTable:
-    """Load a packer table (default: the shipped ``rules/packers.yaml``, read once)."""
-    if path is None:
-        return _default_table()
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read packer table: {exc}", path) from None
-    return parse_packers(text, path)
-
-
-@cache
-def _default_table() -> PackerTable:
-    path = rules_dir() / "packers.yaml"
-    return parse_packers(path.read_text(encoding="utf-8"), path)
+    """Load a packer table (default: the shipped ``rules/packers.yaml``)."""
+    return load(PACKERS_KIND, Path(path) if path is not None else rules_dir() / "packers.yaml")
 
 
 def _matched(sig: PackerSignal, libs: Sequence[str], entries: Sequence[str], classes: frozenset[str]) -> list[str]:

@@ -6,17 +6,13 @@
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..datapack import DataError, DataFile, DataKind, load, parse
 from ..errors import InputError
-from ..safeyaml import safe_load
 
 PROFILE_FORMAT = "piscan-device/1"
 
@@ -42,7 +38,6 @@ CANARY_KEYS: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "text"),
     "installed_apps": ("installed_apps", "text"),
 }
-_TOP_KEYS = ("format", "label", *IDENTIFIER_KEYS, "location", "canaries")
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _MIN_LEN = 4
 
@@ -76,112 +71,73 @@ class DeviceProfile:
     sha256: str
 
 
-def _suggest(key: str, valid: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
-
-
-def _strings(raw: Any, key: str, path: Path) -> list[str]:
-    items = raw if isinstance(raw, list) else [raw]
+def _strings(raw: Any, key: list[str | int]) -> list[tuple[list[str | int], str]]:
+    """(data path, value) of each non-empty value under ``key`` (one value or a list)."""
+    items = [(key, raw)] if not isinstance(raw, list) else [([*key, i], item) for i, item in enumerate(raw)]
     out = []
-    for item in items:
+    for where, item in items:
         if item is None or item == "":
             continue
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise InputError(f"{key}: expected a string or a list of strings, got {item!r}", path)
         text = str(item).strip()
         if len(text) < _MIN_LEN:
-            raise InputError(f"{key}: value {text!r} is too short to match reliably (at least {_MIN_LEN} characters)", path)
-        out.append(text)
+            raise DataError(where, f"value {text!r} is too short to match reliably (at least {_MIN_LEN} characters)")
+        out.append((where, text))
     return out
 
 
-def _check(key: str, kind: str, value: str, path: Path) -> None:
+def _check(key: str, kind: str, value: str, where: list[str | int]) -> None:
     if kind == "mac" and not _MAC_RE.match(value):
-        raise InputError(f"{key}: {value!r} is not a MAC address like aa:bb:cc:dd:ee:ff", path)
+        raise DataError(where, f"{value!r} is not a MAC address like aa:bb:cc:dd:ee:ff")
     if kind == "digits" and not value.isdigit():
-        raise InputError(f"{key}: {value!r} must contain digits only", path)
+        raise DataError(where, f"{value!r} must contain digits only")
     if key == "imei" and not 14 <= len(value) <= 16:
-        raise InputError(f"imei: {value!r} must have 14 to 16 digits", path)
+        raise DataError(where, f"{value!r} must have 14 to 16 digits")
     if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{7,20}", value):
-        raise InputError(f"phone_number: {value!r} is not a phone number", path)
+        raise DataError(where, f"{value!r} is not a phone number")
 
 
-def parse_profile(text: str, path: Path) -> DeviceProfile:
-    """Validate profile YAML text; ``InputError`` naming the file and the bad key or value."""
-    try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}".replace("\n", " "), path) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError("a device profile must be a mapping of keys to values", path)
-    fmt = data.get("format", PROFILE_FORMAT)
-    if fmt != PROFILE_FORMAT:
-        raise InputError(f"format: expected {PROFILE_FORMAT!r}, got {fmt!r}", path)
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise InputError(f"unknown key {key!r}{_suggest(str(key), _TOP_KEYS)}", path)
+def build_profile(source: DataFile) -> DeviceProfile:
+    """Build a profile from checked data: every value well-formed for its kind."""
+    data = source.data or {}
     values: list[ProfileValue] = []
     for key, (pi_type, kind) in IDENTIFIER_KEYS.items():
-        for value in _strings(data.get(key), key, path):
-            _check(key, kind, value, path)
+        for where, value in _strings(data.get(key), [key]):
+            _check(key, kind, value, where)
             values.append(ProfileValue(key, pi_type, kind, value))
     canaries = data.get("canaries") or {}
-    if not isinstance(canaries, dict):
-        raise InputError("canaries: expected a mapping", path)
-    for key in canaries:
-        if key not in CANARY_KEYS:
-            raise InputError(f"unknown key 'canaries.{key}'{_suggest(str(key), tuple(CANARY_KEYS))}", path)
     for key, (pi_type, kind) in CANARY_KEYS.items():
         raw = canaries.get(key)
         if key == "contacts":
-            for contact in raw or []:
-                if not isinstance(contact, dict) or set(contact) - {"name", "phone"}:
-                    raise InputError(f"canaries.contacts: each contact is {{name, phone}}, got {contact!r}", path)
+            for i, contact in enumerate(raw or []):
                 for sub, sub_kind in (("name", "text"), ("phone", "phone")):
-                    for value in _strings(contact.get(sub), f"canaries.contacts.{sub}", path):
-                        _check(f"canaries.contacts.{sub}", sub_kind, value, path)
+                    for where, value in _strings(contact.get(sub), ["canaries", "contacts", i, sub]):
+                        _check(f"canaries.contacts.{sub}", sub_kind, value, where)
                         values.append(ProfileValue(f"canaries.contacts.{sub}", pi_type, sub_kind, value))
         else:
-            for value in _strings(raw, f"canaries.{key}", path):
+            for _where, value in _strings(raw, ["canaries", key]):
                 values.append(ProfileValue(f"canaries.{key}", pi_type, kind, value))
-    location = _location(data.get("location"), path)
+    raw_location = data.get("location")
+    location = None
+    if raw_location is not None:
+        location = Location(float(raw_location["lat"]), float(raw_location["lon"]), float(raw_location.get("radius_m", 500)))
     label = data.get("label")
-    return DeviceProfile(
-        label=str(label) if label else None,
-        values=tuple(values),
-        location=location,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-    )
+    return DeviceProfile(label=str(label) if label else None, values=tuple(values), location=location, sha256=source.sha256)
 
 
-def _location(raw: Any, path: Path) -> Location | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or set(raw) - {"lat", "lon", "radius_m"}:
-        raise InputError(f"location: expected {{lat, lon, radius_m}}, got {raw!r}", path)
-    try:
-        lat, lon = float(raw["lat"]), float(raw["lon"])
-        radius = float(raw.get("radius_m", 500))
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"location: lat and lon must be numbers, got {raw!r}", path) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius <= 0:
-        raise InputError(f"location: lat {lat}, lon {lon}, radius_m {radius} out of range", path)
-    return Location(lat, lon, radius)
+PROFILE_KIND: DataKind[DeviceProfile] = DataKind(
+    name="device-profile", title="device profile", schema="device-profile.schema.json", build=build_profile,
+    keys=frozenset({"format"}), error=InputError,
+)
+
+
+def parse_profile(text: str, path: Path) -> DeviceProfile:
+    """Validate profile YAML text; ``InputError`` naming the file, the line and the bad key or value."""
+    return parse(PROFILE_KIND, text, path)
 
 
 def load_profile(path: str | Path) -> DeviceProfile:
-    """Read and validate a device profile file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such device profile", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read device profile: {exc}", path) from None
-    return parse_profile(text, path)
+    """Read and validate a device profile file (``InputError`` with ``file: line: key: message``)."""
+    return load(PROFILE_KIND, path)
 
 
 PROFILE_TEMPLATE = """\

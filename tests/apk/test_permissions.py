@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from scanner.testing.corpus import REPO
-from scanner.apk.permissions import UsesPermission, load_catalogue, parse_catalogue, permission_facts
+from scanner.apk.permissions import PERMISSIONS_KIND, UsesPermission, load_catalogue, permission_facts
+from scanner.datapack import parse
 from scanner.errors import UsageError
 from scanner.pi import vocabulary
 
@@ -91,12 +92,16 @@ def test_permission_facts_apply_max_sdk_and_mark_unknown() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("permissions: [", "invalid YAML"),
-        ("version: 1", "needs a 'permissions' list"),
-        ("permissions:\n  - {name: a.B, pi_types: [telepathy], verification: V}", "unknown PI type(s) telepathy"),
-        ("permissions:\n  - {name: a.B, pi_types: [], verification: X}", "verification must be V, P or U"),
-        ("permissions:\n  - {name: a.B, verification: V}\n  - {name: a.B, verification: V}", "a.B: listed twice"),
-        ("permissions:\n  - {pi_types: []}", "permissions[0] has no name"),
+        ("permissions: [", ":1: (yaml): not valid YAML"),
+        ("version: '1'", ":1: (pack): missing required key 'permissions'"),
+        ("version: '1'\npermissions:\n  - {name: a.B, protection_level: normal, pi_types: [telepathy], verification: V}",
+         ":3: permissions[0].pi_types[0]: 'telepathy' is not one of"),
+        ("version: '1'\npermissions:\n  - {name: a.B, protection_level: normal, pi_types: [], verification: X}",
+         ":3: permissions[0].verification: 'X' is not one of: V, P, U"),
+        ("version: '1'\npermissions:\n  - {name: a.B, protection_level: normal, pi_types: [], verification: V}\n"
+         "  - {name: a.B, protection_level: normal, pi_types: [], verification: V}", ":4: permissions[1].name: duplicate name 'a.B'"),
+        ("version: '1'\npermissions:\n  - {pi_types: [], protection_level: normal, verification: V}",
+         ":3: permissions[0]: missing required key 'name'"),
     ],
 )
 def test_bad_catalogues_are_usage_errors(text: str, message: str, tmp_path: Path) -> None:
@@ -108,6 +113,6 @@ def test_bad_catalogues_are_usage_errors(text: str, message: str, tmp_path: Path
 
 
 def test_catalogue_never_executes_yaml_tags(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="invalid YAML"):
-        parse_catalogue("permissions: !!python/object/apply:os.system ['echo hi']", "evil.yaml")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        parse(PERMISSIONS_KIND, "permissions: !!python/object/apply:os.system ['echo hi']", "evil.yaml")
     assert json.dumps(load_catalogue().version) == '"2026.11.28"'

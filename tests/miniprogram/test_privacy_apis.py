@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 
 from scanner.errors import UsageError
-from scanner.miniprogram.privacy_apis import parse_privacy_table, privacy_table
+from scanner.datapack import parse
+from scanner.miniprogram.privacy_apis import PRIVACY_APIS_KIND, privacy_table
 from scanner.pi import vocabulary
 from scanner.resources import rules_dir
 
@@ -50,7 +54,6 @@ def test_attribution_data() -> None:
 
 
 def test_pack_hash_matches_file() -> None:
-    import hashlib
 
     text = (rules_dir() / "wechat-privacy-apis.yaml").read_text(encoding="utf-8")
     assert privacy_table().sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -59,14 +62,16 @@ def test_pack_hash_matches_file() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("apis: [", r"malformed privacy-API table: .*YAMLError|malformed privacy-API table: (Scanner|Parser)Error"),
-        ("version: 1\n", r"malformed privacy-API table: KeyError: 'apis'"),
+        ("apis: [", r"t.yaml:1: \(yaml\): not valid YAML"),
+        ("version: '1'\n", r"t.yaml:1: \(pack\): missing required key 'apis'"),
         (
-            "version: 1\napis: [{name: x, pi_types: [nonsense], required_private_info: false}]\n",
-            r"apis.x: unknown PI type 'nonsense'",
+            "version: '1'\napis: [{name: x, pi_types: [nonsense], required_private_info: false}]\n"
+            "scopes: []\ncomponents: []\nprivacy_handling: {apis: [], open_types: []}\nbase_library: {files: []}\nsdks: []\n",
+            r"t.yaml:2: apis\[0\].pi_types\[0\]: 'nonsense' is not one of",
         ),
     ],
 )
 def test_bad_table_is_a_usage_error(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
-        parse_privacy_table(text)
+    with pytest.raises(UsageError) as info:
+        parse(PRIVACY_APIS_KIND, text, "t.yaml")
+    assert re.match(message, info.value.line())

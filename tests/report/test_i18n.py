@@ -8,7 +8,8 @@ import pytest
 
 from scanner.errors import UsageError
 from scanner.pi import vocabulary
-from scanner.report.i18n import LANGS, labels, parse_labels, pick
+from scanner.datapack import parse
+from scanner.report.i18n import LABELS_KIND, LANGS, labels, pick
 
 #: documented value sets (docs/result-format.md) that must each have a label
 DOCUMENTED = {
@@ -48,15 +49,17 @@ def test_chinese_and_english_differ() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("labels: [", "labels.yaml: not valid YAML"),
-        ("version: 1\n", "labels.yaml: expected a mapping with a 'labels' mapping"),
-        ("labels:\n  a.b: {zh-CN: 甲}\n", "labels.yaml: label 'a.b' needs non-empty text for each of zh-CN, en"),
-        ("labels:\n  a.b: {zh-CN: 甲, en: ''}\n", "labels.yaml: label 'a.b' needs non-empty text for each of zh-CN, en"),
+        ("labels: [", "labels.yaml:1: (yaml): not valid YAML"),
+        ("version: '1'\n", "labels.yaml:1: (pack): missing required key 'labels'"),
+        ("version: '1'\nlabels:\n  a.b: {zh-CN: 甲}\n", "labels.yaml:3: labels.a.b: missing required key 'en'"),
+        ("version: '1'\nlabels:\n  a.b: {zh-CN: 甲, en: ''}\n", "labels.yaml:3: labels.a.b.en: must not be empty"),
+        ("version: '1'\nlabels:\n  severity.high: {zh-CN: 甲, en: A}\n",
+         "labels.yaml:3: labels.severity.high: defined in rules/model.yaml; remove it here"),
     ],
 )
 def test_bad_label_files(text: str, message: str) -> None:
     with pytest.raises(UsageError) as info:
-        parse_labels(text, "labels.yaml")
+        parse(LABELS_KIND, text, "labels.yaml")
     assert info.value.line().startswith(message)
 
 

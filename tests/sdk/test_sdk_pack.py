@@ -142,13 +142,16 @@ def small_pack(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["sdks"][0]["pi_types"].append("shoe_size"), "unknown PI types shoe_size"),
-        (lambda d: d["sdks"][0].update(provenance=[]), "no provenance"),
-        (lambda d: d["sdks"][0]["signatures"].update(telepathy={"x": ["curated"]}), "unknown signature kind 'telepathy'"),
-        (lambda d: d["sdks"][0]["signatures"]["code_prefix"].update({"cn.jpush.android": ["rumour"]}), "needs sources from"),
-        (lambda d: d["sdks"][0]["signatures"]["native_lib"].update({"re:libjpush(": ["curated"]}), "bad regex"),
-        (lambda d: d["sdks"].append(dict(d["sdks"][0])), "duplicate SDK id"),
-        (lambda d: d["sdks"][0].update(origin="mars"), "origin must be one of"),
+        (lambda d: d["sdks"][0]["pi_types"].append("shoe_size"), r"sdks\[0\]\.pi_types\[\d+\]: 'shoe_size' is not one of"),
+        (lambda d: d["sdks"][0].update(provenance=[]), r"sdks\[0\]\.provenance: must not be empty"),
+        (lambda d: d["sdks"][0]["signatures"].update(telepathy={"x": ["curated"]}),
+         r"sdks\[0\]\.signatures\.telepathy: unknown key; valid keys: action, class_suffix"),
+        (lambda d: d["sdks"][0]["signatures"]["code_prefix"].update({"cn.jpush.android": ["rumour"]}),
+         r"sdks\[0\]\.signatures\.code_prefix\.cn\.jpush\.android\[0\]: 'rumour' is not one of: apk-analyzer"),
+        (lambda d: d["sdks"][0]["signatures"]["native_lib"].update({"re:libjpush(": ["curated"]}),
+         r"sdks\[0\]\.signatures\.native_lib: bad regular expression 'libjpush\('"),
+        (lambda d: d["sdks"].append(dict(d["sdks"][0])), r"sdks\[2\]\.id: duplicate id 'getui'"),
+        (lambda d: d["sdks"][0].update(origin="mars"), r"sdks\[0\]\.origin: 'mars' is not one of: cn, intl, unknown"),
     ],
 )
 def test_loader_rejects_a_broken_pack(small_pack: Path, edit, message: str) -> None:
@@ -160,7 +163,7 @@ def test_loader_rejects_a_broken_pack(small_pack: Path, edit, message: str) -> N
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(UsageError, match=message) as info:
         load_sdk_pack(folder)
-    assert info.value.path == str(target)
+    assert info.value.path == str(target) and isinstance(info.value.lineno, int)
 
 
 def test_loader_rejects_a_folder_without_pack_metadata(tmp_path: Path) -> None:
@@ -171,15 +174,15 @@ def test_loader_rejects_a_folder_without_pack_metadata(tmp_path: Path) -> None:
 def test_loader_reports_yaml_syntax_errors(small_pack: Path) -> None:
     folder = small_pack
     (folder / "push.yaml").write_text("sdks: [\n  - {id: x", encoding="utf-8")
-    with pytest.raises(UsageError, match="invalid SDK pack"):
+    with pytest.raises(UsageError, match="not valid YAML"):
         load_sdk_pack(folder)
 
 
 def test_pack_files_are_yaml_and_the_fast_path_agrees() -> None:
-    from scanner.sdk.pack import parse_pack_text
+    from scanner.datapack import _parse
 
     text = (PACK_DIR / "push.yaml").read_text(encoding="utf-8")
-    fast = parse_pack_text(text)
+    fast = _parse(text)
     assert fast == yaml.load(text, Loader=_LOADER)
     assert fast["category"] == "push"
     assert [r["id"] for r in fast["sdks"]] == sorted(r["id"] for r in fast["sdks"])

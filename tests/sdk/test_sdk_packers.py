@@ -12,7 +12,8 @@ from scanner.apk.archive import open_apk
 from scanner.apk.code import load_dex_index
 from scanner.errors import UsageError
 from scanner.schema import result_schema
-from scanner.sdk.packers import PackerEvidence, detect_packers, load_packers, parse_packers
+from scanner.datapack import parse
+from scanner.sdk.packers import PACKERS_KIND, PackerEvidence, detect_packers, load_packers
 
 
 def _crafted_apk(corpus: Path, tmp_path: Path, extra: dict[str, bytes]) -> Path:
@@ -86,19 +87,22 @@ def test_shipped_table_covers_the_main_chinese_packers() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("packers: []", "expected 'version' and a 'packers' list"),
-        ("version: 1\npackers: [{id: a, name: A, signals: []}]", "packer 'a' has no signals"),
-        ("version: 1\npackers: [{id: a, name: A, signals: [{telepathy: x}]}]", "bad signal"),
-        ("version: 1\npackers: [{id: a, name: A, signals: [{file: 're:('}]}]", "bad regex"),
-        ("version: 1\npackers: [{id: a, name: A, signals: [{file: x}]}, {id: a, name: B, signals: [{file: y}]}]", "duplicate packer id 'a'"),
-        ("version: 1\npackers: [", "invalid packer table"),
+        ("packers: []", ":1: (pack): missing required key 'version'"),
+        ("version: '1'\npackers: [{id: a, name: A, signals: []}]", ":2: packers[0].signals: must not be empty"),
+        ("version: '1'\npackers: [{id: a, name: A, signals: [{telepathy: x}]}]",
+         ":2: packers[0].signals[0].telepathy: unknown key; valid keys: class, file, native_lib"),
+        ("version: '1'\npackers: [{id: a, name: A, signals: [{file: 're:('}]}]", ":2: packers[0].signals[0].file: bad regular expression"),
+        ("version: '1'\npackers:\n- {id: a, name: A, signals: [{file: x}]}\n- {id: a, name: B, signals: [{file: y}]}",
+         ":4: packers[1].id: duplicate id 'a'"),
+        ("version: '1'\npackers: [", ":2: (yaml): not valid YAML"),
     ],
 )
 def test_parse_packers_errors(text: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "packers.yaml"
-    with pytest.raises(UsageError, match=message) as info:
-        parse_packers(text, path)
+    with pytest.raises(UsageError) as info:
+        parse(PACKERS_KIND, text, path)
     assert info.value.path == str(path)
+    assert info.value.line().startswith(str(path) + message)
 
 
 def test_sdk_evidence_is_accepted_with_the_shipped_table() -> None:

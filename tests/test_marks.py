@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from scanner.resources import rules_dir
-from scanner.rules import marks
-from scanner.rules.marks import DuplicateKeyError, MarkedDict, MarkedList, line_of, load_marked
+from scanner import marks
+from scanner.marks import DuplicateKeyError, MarkedDict, MarkedList, line_of, load_marked
 
 PACKS = sorted(rules_dir().glob("packs/*.yaml"))
 

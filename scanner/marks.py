@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from ..safeyaml import load_with
+from .safeyaml import load_with
 
 
 class MarkedDict(dict):
