@@ -6,8 +6,9 @@ Builds the super-app (every classes*.dex of the corpus APKs in one APK: about 30
 70 MB of bytecode) with ``../shared/tools/make-superapp.py`` into a temporary folder, then, for
 each APK, runs in separate fresh subprocesses:
 
-* ours: ``load_dex_index`` + ``analyse_code`` (catalogue call sites, owners, pre-UI reachability),
-  with the entry points read from the manifest by androguard's APK parser, as the scan does;
+* ours: the Android collector as ``piscan scan`` runs it (``AndroidCollector.collect``: manifest,
+  resources, DEX index, SDK detection, catalogue call sites with their owners, pre-UI
+  reachability);
 * androguard: ``AnalyzeAPK`` + ``get_xref_from()`` of every catalogue method (what MobSF / Quark
   style tools do).
 
@@ -46,32 +47,18 @@ def _cpu_s() -> float:
 
 
 def _child_ours(apk: Path) -> dict[str, object]:
-    from scanner.apk.archive import open_apk
-    from scanner.apk.catalogue import default_catalogue
-    from scanner.apk.code import analyse_code, load_dex_index
+    import tempfile
+
+    from scanner.apk.collector import AndroidCollector
+    from scanner.model.collector import CollectContext
 
     start, cpu0 = time.perf_counter(), _cpu_s()
-    apk_input = open_apk(apk)
-    a = apk_input.apk
-    package = a.get_package() or ""
-
-    def full(name: str) -> str:
-        return package + name if name.startswith(".") else name
-
-    app = a.get_attribute_value("application", "name")
-
-    class Entries:
-        application = full(app) if app else None
-        providers = tuple(full(p) for p in a.get_providers())
-        boot_receivers: tuple[str, ...] = ()
-
-    unknown = {"kind": "unknown", "sdk_id": None, "sdk_name": None, "vendor": None}
-    index = load_dex_index(apk_input)
-    facts = analyse_code(index, default_catalogue(), Entries(), lambda _c: unknown)
+    with tempfile.TemporaryDirectory() as work:
+        bundle = AndroidCollector().collect(CollectContext(target=apk, work_dir=Path(work)))
     wall = time.perf_counter() - start
-    reach = facts.sections["reachability"]
-    return {"wall": wall, "cpu": _cpu_s() - cpu0, "rss_mb": _peak_rss_mb(), "sites": len(facts.sections["api_calls"]),
-            "dex": len(index.files), "reach_methods": reach["methods"], "bound_hit": reach["bound_hit"]}
+    reach = bundle.sections["reachability"]
+    return {"wall": wall, "cpu": _cpu_s() - cpu0, "rss_mb": _peak_rss_mb(), "sites": len(bundle.sections["api_calls"]),
+            "dex": len(bundle.sections["dex"]["files"]), "reach_methods": reach["methods"], "bound_hit": reach["bound_hit"]}
 
 
 def _child_androguard(apk: Path) -> dict[str, object]:

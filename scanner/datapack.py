@@ -301,6 +301,7 @@ def unique(rows: Sequence[Any], key: str, where: str) -> None:
 
 
 #: every data-pack kind, as "module:attribute" of its :class:`DataKind` (imported on first use)
+#: (a file is recognised as the first kind whose identifying keys it has: more specific kinds first)
 KINDS: dict[str, str] = {
     "model": "scanner.model.terms:MODEL_KIND",
     "pi-types": "scanner.pi:PI_TYPES_KIND",
@@ -308,6 +309,8 @@ KINDS: dict[str, str] = {
     "android-permissions": "scanner.apk.permissions:PERMISSIONS_KIND",
     "packers": "scanner.sdk.packers:PACKERS_KIND",
     "wechat-privacy-apis": "scanner.miniprogram.privacy_apis:PRIVACY_APIS_KIND",
+    "android-apis": "scanner.apk.catalogue:CATALOGUE_KIND",
+    "sdk-source": "scanner.sdk.pack:SDK_SOURCE_KIND",
     "sdk-pack": "scanner.sdk.pack:SDK_META_KIND",
     "sdk-category": "scanner.sdk.pack:SDK_CATEGORY_KIND",
     "labels": "scanner.report.i18n:LABELS_KIND",

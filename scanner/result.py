@@ -12,30 +12,17 @@ import platform
 import shlex
 import socket
 import tempfile
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .model.records import Limitation
 
 SCHEMA_ID = "piscan-result/1"
 REPRODUCIBLE_TIME = "2000-01-01T00:00:00Z"
 REPRODUCIBLE_HOST = "reproducible"
-
-
-@dataclass(frozen=True)
-class Limitation:
-    """Something a scan could not inspect; its presence makes the result incomplete."""
-
-    kind: str
-    detail: str
-    where: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain dict in the documented key order."""
-        return asdict(self)
 
 
 def utc_now() -> str:

@@ -1,90 +1,107 @@
-"""The scan pipeline: collectors -> facts -> rules -> findings, for an APK or a mini-program.
+"""The scan pipeline: collectors -> facts -> rules -> findings.
 
-This module only orchestrates; every stage lives in its own module:
-``scanner.apk`` (manifest, certificates, DEX index, call sites, reachability), ``scanner.sdk``
-(SDK pack, detection, attribution, packers), ``scanner.miniprogram``, ``scanner.traffic``
-(joined proxy sessions) and ``scanner.rules`` (findings). Renderers run afterwards on the
-finished result (``scanner.commands.scan``).
+:func:`run_scan` picks the first collector that accepts the input (``scanner.model.collector``),
+starts the result with its facts, lets every joiner add its facts (a proxy session, a privacy
+policy), records the necessary-PI decisions of the case's app type, evaluates the rule packs and
+finishes the result. Renderers run afterwards on the finished result (``scanner.commands.scan``).
+Collectors and joiners are configured by whoever builds them (the CLI, a test, a benchmark);
+this module knows none of them.
 """
 
 from __future__ import annotations
 
 import gc
 import shutil
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .result import Limitation, add_limitation, add_pack, finish_result, new_result
-
-WXAPKG_MAGIC = b"\xbe"
-WXAPKG_ENCRYPTED_MAGIC = b"V1MMWX"
-MINIPROGRAM_MARKERS = ("app.json", "app-config.json", "game.json", "project.config.json", "app-service.js")
-
-Progress = Callable[[str], None]
+from .errors import InputError, UsageError
+from .model.collector import CollectContext, Collector, FactBundle, Joiner, Progress, no_progress
+from .result import add_limitation, add_pack, finish_result, new_result
+from .rules.model import RuleSet
 
 
 @dataclass(frozen=True)
-class ScanOptions:
-    """Everything ``piscan scan`` was asked to do."""
+class CaseInfo:
+    """The case a scan belongs to (printed on the report; the category selects the NPI scope)."""
 
-    input: Path
-    out_dir: Path
-    command: Sequence[str]
-    category: str | None = None
     case_id: str | None = None
     examiner: str | None = None
-    reproducible: bool = False
-    deep: bool = False
-    session: Path | None = None
-    rules_dirs: Sequence[Path] = ()
-    disabled: Sequence[str] = ()
-    wxid: str | None = None
-    subpackages: Sequence[Path] = ()
-    reach_seconds: float = 30.0
-    progress: Progress = field(default=lambda _msg: None)
+    category: str | None = None  #: an NPI app type: id or Chinese/English name
 
 
-def input_kind(path: Path) -> str:
-    """Classify the input as ``apk``, ``wxapkg`` or ``miniprogram-dir``; ``InputError`` otherwise."""
-    if not path.exists():
-        raise InputError("no such file or directory", path)
-    if path.is_dir():
-        if any((path / marker).is_file() for marker in MINIPROGRAM_MARKERS) or (path / "miniprogram").is_dir():
-            return "miniprogram-dir"
+def default_collectors(*, deep: bool = False, reach_seconds: float = 30.0, wxid: str | None = None,
+                       subpackages: Sequence[Path] = ()) -> list[Collector]:
+    """The shipped collectors, in the order they are asked: mini-programs, then Android."""
+    from .apk.collector import AndroidCollector
+    from .miniprogram.collector import MiniProgramCollector
+
+    return [MiniProgramCollector(wxid=wxid, subpackages=tuple(subpackages)),
+            AndroidCollector(deep=deep, reach_seconds=reach_seconds)]
+
+
+def choose_collector(target: Path, collectors: Sequence[Collector]) -> Collector:
+    """The first collector that accepts ``target``; ``InputError`` with one line otherwise."""
+    if not target.exists() and not target.is_symlink():
+        raise InputError("no such file or directory", target)
+    for collector in collectors:
+        if collector.accepts(target):
+            return collector
+    if target.is_dir():
         raise InputError(
             "is a directory; expected an APK, a .wxapkg file or a mini-program source folder (with app.json)",
-            path,
+            target,
         )
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    if head.startswith(WXAPKG_ENCRYPTED_MAGIC) or path.suffix.lower() == ".wxapkg":
-        return "wxapkg"
-    if head[:1] == WXAPKG_MAGIC and not zipfile.is_zipfile(path):
-        return "wxapkg"
-    return "apk"
+    raise InputError("not a regular file (a FIFO, device or socket); expected an APK or a .wxapkg file", target)
 
 
-def run_scan(options: ScanOptions) -> dict[str, Any]:
-    """Scan the input named in ``options`` and return the finished result (not yet written)."""
-    kind = input_kind(options.input)
-    category = _resolve_category(options.category)
+def run_scan(
+    target: Path,
+    *,
+    collectors: Sequence[Collector],
+    ruleset: RuleSet,
+    out_dir: Path,
+    command: Sequence[str],
+    joiners: Sequence[Joiner] = (),
+    case: CaseInfo = CaseInfo(),
+    reproducible: bool = False,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Scan ``target`` and return the finished result (not yet written).
+
+    Files a collector unpacks go to a staging folder inside ``out_dir`` that becomes
+    ``out_dir/unpacked`` only when the scan succeeds.
+    """
+    collector = choose_collector(target, collectors)
+    category = _resolve_category(case.category)
     with gc_paused():
-        if kind == "apk":
-            result = _scan_android(options, category)
-        else:
-            result = _scan_miniprogram(options, category)
-        if options.session is not None:
-            _join_session(result, options.session, options.progress)
-        _evaluate_rules(result, options)
-    return finish_result(result, reproducible=options.reproducible)
+        with staged_dir(out_dir, "unpacked") as staging:
+            bundle = collector.collect(CollectContext(target=target, work_dir=staging, progress=progress))
+        result = new_result(command=list(command), inputs=list(bundle.inputs), case_id=case.case_id,
+                            examiner=case.examiner, category=category, reproducible=reproducible)
+        merge_bundle(result, bundle)
+        for joiner in joiners:
+            merge_bundle(result, joiner.join(result, progress))
+        _record_vocabulary_packs(result)
+        _evaluate_rules(result, ruleset, progress)
+    return finish_result(result, reproducible=reproducible)
+
+
+def merge_bundle(result: dict[str, Any], bundle: FactBundle) -> None:
+    """Add a collector's or joiner's facts, inputs, limitations and packs to ``result``."""
+    if bundle.app is not None:
+        result["app"] = bundle.app
+    result["facts"].update(bundle.sections)
+    for row in bundle.inputs:
+        if row not in result["provenance"]["inputs"]:
+            result["provenance"]["inputs"].append(row)
+    for limitation in bundle.limitations:
+        add_limitation(result, limitation)
+    for row in bundle.packs:
+        add_pack(result, pack_id=row["id"], kind=row["kind"], version=row["version"], sha256=row["sha256"])
 
 
 @contextmanager
@@ -104,6 +121,36 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def staged_dir(out_dir: Path, name: str) -> Iterator[Path]:
+    """A staging folder inside ``out_dir`` that becomes ``out_dir/name`` only if the block succeeds.
+
+    On failure the staging folder is removed, and so is ``out_dir`` when this call created it,
+    so a failed scan leaves nothing behind. An empty staging folder (the collector unpacked
+    nothing) is removed instead of kept.
+    """
+    created = not out_dir.exists()
+    staging = out_dir / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot write the output folder: {exc.strerror or exc}") from None
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    if not any(staging.iterdir()):
+        staging.rmdir()
+        return
+    final = out_dir / name
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+
+
 def _resolve_category(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -112,188 +159,19 @@ def _resolve_category(value: str | None) -> dict[str, Any] | None:
     return resolve_category(value)
 
 
-def _scan_android(options: ScanOptions, category: dict[str, Any] | None) -> dict[str, Any]:
-    from .apk.archive import open_apk
-    from .apk.catalogue import load_catalogue
-    from .apk.code import analyse_code, load_dex_index
-    from .apk.endpoints import extract_endpoints
-    from .apk.static import collect_static
-    from .sdk.attribution import Attributor
-    from .sdk.detect import detect_sdks, evidence_from_facts
-    from .sdk.pack import load_sdk_pack
-    from .sdk.packers import detect_packers, load_packers
-
-    progress = options.progress
-    progress(f"reading {options.input.name}")
-    apk = open_apk(options.input)
-    result = new_result(
-        command=list(options.command),
-        inputs=[{"role": "apk", "name": options.input.name, **apk.digests}],
-        case_id=options.case_id,
-        examiner=options.examiner,
-        category=category,
-        reproducible=options.reproducible,
-    )
-    static = collect_static(apk)
-    result["app"] = static.app
-    result["facts"].update(static.sections)
-    _add_limitations(result, static.limitations)
-    for row in static.packs:
-        add_pack(result, **row)
-
-    progress("indexing DEX code")
-    index = load_dex_index(apk)
-    _add_limitations(result, index.limitations)
-    dex_endpoints = extract_endpoints(_dex_string_sources(index))
-    result["facts"]["endpoints"] = merge_endpoints(result["facts"].get("endpoints", []), dex_endpoints)
-
-    progress("detecting SDKs and packers")
-    pack = load_sdk_pack()
-    packer_table = load_packers()
-    add_pack(result, **pack.provenance_row())
-    add_pack(result, **packer_table.provenance_row())
-    evidence = replace(
-        evidence_from_facts(result["app"], result["facts"], index.class_names()),
-        asset_names=list(apk.entries),
-    )
-    sdks = detect_sdks(pack, evidence)
-    packers = detect_packers(packer_table, evidence)
-    result["facts"]["sdks"] = sdks
-    result["facts"]["packers"] = packers
-    for packer in packers:
-        add_limitation(
-            result,
-            Limitation(
-                kind="packed",
-                detail=f"code is protected by the packer {packer['name']}; call sites and SDK code may be hidden",
-                where=packer["packer_id"],
-            ),
-        )
-
-    progress("finding sensitive API call sites and pre-consent reachability")
-    catalogue = load_catalogue()
-    add_pack(result, **catalogue.pack_row())
-    attributor = Attributor(pack, sdks, result["app"].get("first_party_prefixes", []))
-    code = analyse_code(
-        index,
-        catalogue,
-        static.entry_points,
-        attributor.owner_of_class,
-        deep=options.deep,
-        apk_path=options.input,
-        max_seconds=options.reach_seconds,
-    )
-    result["facts"].update(code.sections)
-    _add_limitations(result, code.limitations)
-    _record_vocabulary_packs(result)
-    return result
-
-
-def _scan_miniprogram(options: ScanOptions, category: dict[str, Any] | None) -> dict[str, Any]:
-    from .miniprogram.collect import collect_miniprogram
-
-    options.progress(f"reading mini-program {options.input.name}")
-    with staged_dir(options.out_dir, "unpacked") as staging:
-        facts = collect_miniprogram(
-            options.input,
-            wxid=options.wxid,
-            subpackages=list(options.subpackages),
-            unpack_dir=staging,
-        )
-    result = new_result(
-        command=list(options.command),
-        inputs=list(facts.inputs),
-        case_id=options.case_id,
-        examiner=options.examiner,
-        category=category,
-        reproducible=options.reproducible,
-    )
-    result["app"] = facts.app
-    result["facts"].update(facts.sections)
-    _add_limitations(result, facts.limitations)
-    for row in facts.packs:
-        add_pack(result, pack_id=row["id"], kind=row["kind"], version=row["version"], sha256=row["sha256"])
-    _record_vocabulary_packs(result)
-    return result
-
-
-@contextmanager
-def staged_dir(out_dir: Path, name: str) -> Iterator[Path]:
-    """A staging folder inside ``out_dir`` that becomes ``out_dir/name`` only if the block succeeds.
-
-    On failure the staging folder is removed, and so is ``out_dir`` when this call created it,
-    so a failed scan leaves nothing behind.
-    """
-    created = not out_dir.exists()
-    staging = out_dir / f".{name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
-    final = out_dir / name
-    shutil.rmtree(final, ignore_errors=True)
-    staging.rename(final)
-
-
-def _join_session(result: dict[str, Any], session: Path, progress: Progress) -> None:
-    from .traffic.offline import session_facts
-
-    progress(f"joining proxy session {session}")
-    traffic, limitations = session_facts(session, first_party_prefixes=result["app"].get("first_party_prefixes", []))
-    result["facts"]["traffic"] = traffic
-    _add_limitations(result, limitations)
-    seen = {obs["party"].get("sdk_id") for obs in traffic.get("observations", []) if obs["party"].get("sdk_id")}
-    for sdk in result["facts"].get("sdks", []):
-        sdk["seen_in_traffic"] = sdk["sdk_id"] in seen
-
-
-def _evaluate_rules(result: dict[str, Any], options: ScanOptions) -> None:
+def _evaluate_rules(result: dict[str, Any], ruleset: RuleSet, progress: Progress) -> None:
+    from .rules.categories import record_necessity
     from .rules.engine import evaluate
-    from .rules.loader import load_packs
 
-    options.progress("evaluating rule packs")
-    ruleset = load_packs(list(options.rules_dirs), disabled=list(options.disabled))
+    progress("evaluating rule packs")
+    record_necessity(result)
     evaluate(result, ruleset)
 
 
 def _record_vocabulary_packs(result: dict[str, Any]) -> None:
-    from .hashing import sha256_bytes
+    from .model.terms import terms
     from .pi import vocabulary
-    from .resources import rules_dir
 
-    data = (rules_dir() / "pi-types.yaml").read_bytes()
-    add_pack(result, pack_id="pi-types", kind="vocabulary", version=vocabulary().version, sha256=sha256_bytes(data))
-
-
-def _add_limitations(result: dict[str, Any], limitations: Sequence[Limitation]) -> None:
-    for limitation in limitations:
-        add_limitation(result, limitation)
-
-
-def _dex_string_sources(index: Any) -> list[tuple[str, str, Iterator[str]]]:
-    # Every URL, host name and e-mail address has a dot (the endpoint scanner skips strings
-    # without one), so only those strings are decoded, lazily, one DEX at a time.
-    dexes = sorted((dex for dex in index.dexes if dex.string_count), key=lambda dex: dex.name)
-    return [(dex.name, "dex", dex.strings_with(b".")) for dex in dexes]
-
-
-def merge_endpoints(*lists: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Union endpoint facts by id, merging their source files; sorted by kind and value."""
-    merged: dict[str, dict[str, Any]] = {}
-    for rows in lists:
-        for row in rows:
-            current = merged.get(row["id"])
-            if current is None:
-                merged[row["id"]] = {**row, "sources": list(row["sources"])}
-                continue
-            for source in row["sources"]:
-                if source not in current["sources"]:
-                    current["sources"].append(source)
-    for row in merged.values():
-        row["sources"].sort(key=lambda s: (s["kind"], s["file"]))
-    return sorted(merged.values(), key=lambda r: (r["kind"], r["value"]))
+    vocab, model = vocabulary(), terms()
+    add_pack(result, pack_id="pi-types", kind="vocabulary", version=vocab.version, sha256=vocab.sha256)
+    add_pack(result, pack_id="model", kind="vocabulary", version=model.version, sha256=model.sha256)

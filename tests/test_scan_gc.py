@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from scanner import scan as scan_module
-from scanner.scan import ScanOptions, gc_paused, run_scan
+from scanner.rules.loader import load_packs
+from scanner.scan import default_collectors, gc_paused, run_scan
 
 
 @pytest.fixture
@@ -47,11 +48,12 @@ def test_scan_runs_with_the_collector_paused(gc_enabled: None, sample_apk: Path,
     seen: list[bool] = []
     real = scan_module._evaluate_rules
 
-    def spy(result, options):  # type: ignore[no-untyped-def]
+    def spy(result, ruleset, progress):  # type: ignore[no-untyped-def]
         seen.append(gc.isenabled())
-        real(result, options)
+        real(result, ruleset, progress)
 
     monkeypatch.setattr(scan_module, "_evaluate_rules", spy)
-    result = run_scan(ScanOptions(input=sample_apk, out_dir=tmp_path / "out", command=["piscan", "scan"]))
+    result = run_scan(sample_apk, collectors=default_collectors(), ruleset=load_packs(), out_dir=tmp_path / "out",
+                      command=["piscan", "scan"])
     assert seen == [False] and gc.isenabled()
     assert result["app"]["package"] == "cn.piscan.demo"

@@ -105,3 +105,30 @@ def test_traversal_names_write_nothing_outside(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "outside").exists()
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert all(not name.startswith("..") for name in written)
+
+
+MINIPROGRAM_INPUTS = [
+    ("wxapkg/jamielhf-test.wxapkg", []),
+    ("wxapkg/haoduojisuanqi-calculator.wxapkg", []),
+    ("wxapkg/tiaoyitiao-minigame.wxapkg", []),
+    ("wxapkg/partyhistory-v18-__APP__.dec.wxapkg", ["--subpackage", "wxapkg/partyhistory-v18-_packageA_.dec.wxapkg"]),
+    ("miniprogram/umeng-mp-demos-wx", []),
+    ("miniprogram/wechat-miniprogram-demo-subset", []),
+]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(("name", "extra"), MINIPROGRAM_INPUTS, ids=[n for n, _ in MINIPROGRAM_INPUTS])
+def test_every_finding_of_a_corpus_mini_program_shows_its_evidence(name: str, extra: list[str], corpus: Path,
+                                                                    tmp_path: Path, capsys) -> None:
+    from scanner.model.view import ResultView
+
+    args = [str(corpus / name), "-o", str(tmp_path / "out"), "--category", "38"]
+    args += [str(corpus / e) if e.endswith(".wxapkg") else e for e in extra]
+    code, err = run(args, capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    assert result["findings"], "a corpus mini-program with no finding would not exercise the evidence"
+    assert ResultView(result).unresolved() == []
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'class="evidence ev-missing"' not in html

@@ -15,13 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..datapack import DataFile, DataKind, load, parse
 from ..errors import UsageError
-from ..hashing import sha256_bytes
 from ..pi import PiVocabulary, vocabulary
 from ..resources import rules_dir
-from ..safeyaml import safe_load
 
 PACK_ID = "android-apis"
 _METHOD_RE = re.compile(r"^(L[^;\s]+;)->([^(\s]+)\(([^)\s]*)\)(\S+)$")
@@ -193,17 +190,11 @@ def _parse_entry(row: Any, index: int, vocab: PiVocabulary, path: Path) -> ApiEn
     )
 
 
-def parse_catalogue(data: bytes, path: str | Path, vocab: PiVocabulary | None = None) -> ApiCatalogue:
-    """Validate catalogue bytes (YAML) and build the catalogue; ``UsageError`` on bad data."""
-    path = Path(path)
-    vocab = vocab or vocabulary()
-    try:
-        doc = safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("apis"), list) or "version" not in doc:
-        raise _fail(path, "expected a mapping with 'version' and an 'apis' list")
-    entries = tuple(_parse_entry(row, i, vocab, path) for i, row in enumerate(doc["apis"]))
+def build_catalogue(source: DataFile) -> ApiCatalogue:
+    """Build the catalogue from checked data: every entry's descriptor, PI types, argument
+    constraint; ids unique; no descriptor listed twice with the same argument."""
+    path, vocab = source.path, vocabulary()
+    entries = tuple(_parse_entry(row, i, vocab, path) for i, row in enumerate(source.data["apis"]))
     seen_ids: set[str] = set()
     seen_rules: set[tuple[tuple[str, str, str], ArgumentConstraint | None]] = set()
     for entry in entries:
@@ -214,17 +205,23 @@ def parse_catalogue(data: bytes, path: str | Path, vocab: PiVocabulary | None = 
         if rule in seen_rules:
             raise _fail(path, f"{entry.id}: descriptor {entry.descriptor} listed twice with the same argument")
         seen_rules.add(rule)
-    return ApiCatalogue(version=str(doc["version"]), sha256=sha256_bytes(data), path=str(path), entries=entries)
+    return ApiCatalogue(version=source.version, sha256=source.sha256, path=str(path), entries=entries)
+
+
+CATALOGUE_KIND: DataKind[ApiCatalogue] = DataKind(
+    name="android-apis", title="Android API catalogue", schema="android-apis.schema.json", build=build_catalogue,
+    keys=frozenset({"apis"}),
+)
+
+
+def parse_catalogue(data: bytes, path: str | Path) -> ApiCatalogue:
+    """Validate catalogue bytes (YAML) and build the catalogue; ``UsageError`` on bad data."""
+    return parse(CATALOGUE_KIND, data, path)
 
 
 def load_catalogue(path: str | Path | None = None) -> ApiCatalogue:
     """Load a catalogue file (default: the shipped ``android-apis.yaml``)."""
-    path = Path(path) if path is not None else rules_dir() / "android-apis.yaml"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, f"cannot read API catalogue: {exc.strerror or exc}") from None
-    return parse_catalogue(data, path)
+    return load(CATALOGUE_KIND, Path(path) if path is not None else rules_dir() / "android-apis.yaml")
 
 
 @cache

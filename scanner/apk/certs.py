@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..result import Limitation
+from ..model.records import Limitation
 
 if TYPE_CHECKING:
     from androguard.core.apk import APK

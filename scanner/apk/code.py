@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from ..errors import InputError
 from ..hashing import sha256_bytes
-from ..result import Limitation
+from ..model.records import Limitation
 from .callgraph import CallGraph, ClassHierarchy
 from .callsites import CallSite, find_call_sites
 from .catalogue import ApiCatalogue

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any, Iterator
 
 from ..errors import InputError
-from ..result import Limitation
+from ..model.records import Limitation
 from .archive import ApkInput
 from .certs import collect_signing
 from .endpoints import extract_endpoints

@@ -65,28 +65,53 @@ def show(rule_id: str, rules_dirs: tuple[Path, ...]) -> int:
     return int(ExitCode.OK)
 
 
-@rules.command("validate", short_help="Check rule packs against the schema; print every problem.", epilog="\b\nExample:\n  piscan rules validate my-packs/")
+@rules.command("validate", short_help="Check rule packs and data packs against their schemas; print every problem.",
+               epilog="\b\nExamples:\n  piscan rules validate my-packs/\n  piscan rules validate rules/      (every shipped pack)")
 @click.argument("directory", type=click.Path(path_type=Path), metavar="PATH")
 def validate(directory: Path) -> int:
-    """Check every pack in PATH (a folder or one .yaml file) against the schema.
+    """Check every pack in PATH (a folder, searched recursively, or one .yaml file).
 
-    Every problem is printed as file:line: key: message. Exit 0 when all packs are valid,
-    2 otherwise.
+    A rule pack (``pack`` and ``rules`` at the top) is checked against the rule-pack schema and
+    the match grammar. A data pack (the PI vocabulary, a catalogue, the SDK pack, packers, the
+    WeChat table, the NPI table, labels, a device profile) is recognised by its top-level keys and
+    checked against its own schema, and said to be one. Every problem is printed as
+    file:line: key: message. Exit 0 when all files are valid, 2 otherwise.
     """
-    from ..rules.loader import load_dir, pack_files, read_pack
+    from ..datapack import problems_of, recognise
+    from ..rules.loader import load_pack, pack_files, read_pack
+    from ..safeyaml import safe_load
 
+    files = sorted(directory.rglob("*.y*ml")) if directory.is_dir() else pack_files(pack_location(directory))
+    files = [f for f in files if f.suffix in (".yaml", ".yml")]
+    if not files:
+        raise UsageError(f"{directory}: no .yaml files")
     problems = []
-    files = pack_files(pack_location(directory))
+    rule_files = data_files = 0
     for path in files:
-        found, _ = read_pack(path)
+        try:
+            head = safe_load(path.read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 - the rule-pack reader reports the exact YAML problem below
+            head = None
+        kind = None if isinstance(head, dict) and {"pack", "rules"} <= set(head) else recognise(head)
+        if kind is None:
+            found, _ = read_pack(path)
+            problems.extend(found)
+            rule_files += 1
+            if not found:
+                pack = load_pack(path)
+                click.echo(f"{path}: rule pack {pack.id} ({len(pack.rules)} rules): valid")
+            continue
+        data_files += 1
+        found = problems_of(kind, path)
         problems.extend(found)
+        if not found:
+            click.echo(f"{path}: data pack ({kind.title}), not a rule pack: valid")
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
-        click.echo(f"piscan: {len(problems)} problem(s) in {len(files)} pack file(s)", err=True)
+        click.echo(f"piscan: {len(problems)} problem(s) in {len(files)} file(s)", err=True)
         return int(ExitCode.USAGE)
-    ruleset = load_dir(directory)
-    click.echo(f"{len(files)} pack(s), {sum(len(p.rules) for p in ruleset.packs)} rule(s): valid")
+    click.echo(f"{rule_files} rule pack(s), {data_files} data pack(s): valid")
     return int(ExitCode.OK)
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
-from ..result import dumps, write_atomic
+from ..model.terms import terms
+from ..report.interface import OUTPUT_FILES
 from .paths import created_only_on_success, input_dir, input_file, output_dir, pack_location, write_error
 
-SEVERITIES = ("info", "low", "medium", "high")
-FAIL_ON_CHOICES = ("never", *SEVERITIES)
-REPORT_FILES = {"json": "result.json", "html": "report.html", "sarif": "result.sarif", "pdf": "report.pdf"}
+if TYPE_CHECKING:
+    from ..rules.model import RuleSet
+
+FAIL_ON_CHOICES = ("never", *reversed(terms().severity_ids))
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -24,12 +27,12 @@ def parse_formats(value: str) -> tuple[str, ...]:
         name = part.strip().lower()
         if not name:
             continue
-        if name not in REPORT_FILES:
-            raise UsageError(f"--format: unknown format {name!r}; valid: {', '.join(REPORT_FILES)}")
+        if name not in OUTPUT_FILES:
+            raise UsageError(f"--format: unknown format {name!r}; valid: {', '.join(OUTPUT_FILES)}")
         if name not in formats:
             formats.append(name)
     if not formats:
-        raise UsageError(f"--format: give at least one of {', '.join(REPORT_FILES)}")
+        raise UsageError(f"--format: give at least one of {', '.join(OUTPUT_FILES)}")
     return tuple(formats)
 
 
@@ -80,11 +83,12 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     removed again. Progress is shown when stderr is a terminal.
     """
     from ..rules.engine import fails
-    from ..scan import ScanOptions, run_scan
+    from ..scan import CaseInfo, default_collectors, run_scan
 
     wanted = parse_formats(formats)
-    preflight(target, out_dir, wanted, category=category, session=session, rules_dirs=rules_dirs,
-              disabled=disabled, subpackages=subpackages)
+    collectors = default_collectors(deep=deep, wxid=wxid, subpackages=subpackages)
+    ruleset = preflight(target, out_dir, wanted, collectors, category=category, session=session,
+                        rules_dirs=rules_dirs, disabled=disabled, subpackages=subpackages)
     # progress lines are for a person watching a terminal; redirected stderr keeps to the
     # summary (or to the one error line), so scripts and case logs stay clean
     show_progress = not quiet and sys.stderr.isatty()
@@ -93,14 +97,15 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         if show_progress:
             click.echo(f"piscan: {message}", err=True)
 
-    options = ScanOptions(
-        input=target, out_dir=out_dir, command=invoked_command(),
-        category=category, case_id=case_id, examiner=examiner, reproducible=reproducible, deep=deep,
-        session=session, rules_dirs=rules_dirs, disabled=disabled, wxid=wxid, subpackages=subpackages,
-        progress=progress,
-    )
+    joiners = []
+    if session is not None:
+        from ..traffic.joiner import SessionJoiner
+
+        joiners.append(SessionJoiner(session))
     with created_only_on_success(out_dir):
-        result = run_scan(options)
+        result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
+                          command=invoked_command(), case=CaseInfo(case_id, examiner, category),
+                          reproducible=reproducible, progress=progress)
         write_outputs(result, out_dir, wanted, lang=lang, unmask=unmask)
     _print_summary(result, out_dir, wanted, quiet)
     if strict and not result["complete"]:
@@ -111,14 +116,16 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     return int(ExitCode.OK)
 
 
-def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], *, category: str | None,
+def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], collectors: list, *, category: str | None,
               session: Path | None, rules_dirs: tuple[Path, ...], disabled: tuple[str, ...],
-              subpackages: tuple[Path, ...]) -> None:
-    """Reject bad inputs, options and output folders before the (possibly long) scan starts."""
+              subpackages: tuple[Path, ...]) -> RuleSet:
+    """Reject bad inputs, options and output folders before the (possibly long) scan starts;
+    return the rule set the scan will use."""
     from ..rules.loader import load_packs
-    from ..scan import input_kind
+    from ..scan import choose_collector
 
-    if input_kind(target) != "miniprogram-dir":
+    choose_collector(target, collectors)  # one line for a missing path, a plain folder, a FIFO or device
+    if not target.is_dir():
         input_file(target, "an APK or a .wxapkg file", allow_empty=True)
     for sub in subpackages:
         input_file(sub, "a subpackage .wxapkg file")
@@ -130,15 +137,16 @@ def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], *, category
         from ..rules.categories import resolve_category
 
         resolve_category(category)
-    load_packs([pack_location(d) for d in rules_dirs], disabled=list(disabled))
+    ruleset = load_packs([pack_location(d) for d in rules_dirs], disabled=list(disabled))
     if "pdf" in formats:
         from ..report.chromium import require_chromium
 
         require_chromium("--format pdf")
     output_dir(out_dir)
     for fmt in ("json", *formats):
-        if (out_dir / REPORT_FILES[fmt]).is_dir():
-            raise UsageError(f"-o {out_dir}: {REPORT_FILES[fmt]} in it is a folder; cannot write the {fmt} output")
+        if (out_dir / OUTPUT_FILES[fmt]).is_dir():
+            raise UsageError(f"-o {out_dir}: {OUTPUT_FILES[fmt]} in it is a folder; cannot write the {fmt} output")
+    return ruleset
 
 
 def write_outputs(result: dict, out_dir: Path, formats: tuple[str, ...], *, lang: str, unmask: bool) -> None:
@@ -152,13 +160,10 @@ def write_outputs(result: dict, out_dir: Path, formats: tuple[str, ...], *, lang
     staged: list[tuple[Path, Path]] = []
     try:
         for fmt in ("json", *[f for f in formats if f != "json"]):
-            final = out_dir / REPORT_FILES[fmt]
+            final = out_dir / OUTPUT_FILES[fmt]
             partial = out_dir / f".{final.stem}.partial{final.suffix}"
             staged.append((partial, final))
-            if fmt == "json":
-                write_atomic(partial, dumps(result))
-            else:
-                render(result, fmt, partial, lang=lang, unmask=unmask)
+            render(result, fmt, partial, lang=lang, unmask=unmask)  # json: schema-checked first
     except OSError as exc:
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
@@ -182,7 +187,7 @@ def invoked_command() -> list[str]:
 def _print_summary(result: dict, out_dir: Path, formats: tuple[str, ...], quiet: bool) -> None:
     if quiet:
         return
-    counts = {sev: 0 for sev in reversed(SEVERITIES)}
+    counts = {sev: 0 for sev in terms().severity_ids}
     for finding in result["findings"]:
         counts[finding["severity"]] += 1
     parts = ", ".join(f"{sev} {n}" for sev, n in counts.items())
@@ -190,4 +195,4 @@ def _print_summary(result: dict, out_dir: Path, formats: tuple[str, ...], quiet:
     click.echo(f"piscan: {len(result['findings'])} findings ({parts}); "
                f"{len(result['manual_checks'])} manual checks; {status}", err=True)
     for fmt in ("json", *[f for f in formats if f != "json"]):
-        click.echo(f"piscan: wrote {out_dir / REPORT_FILES[fmt]}", err=True)
+        click.echo(f"piscan: wrote {out_dir / OUTPUT_FILES[fmt]}", err=True)

@@ -4,9 +4,9 @@
 * ``piscan sdks show ID [--json]``
 * ``piscan sdks match APP.apk [--all] [--json]``
 
-``match`` reads only what SDK and packer detection need (manifest, native libraries, DEX class
-names, URL strings in the DEX), so it answers in about a second even for a 24 MB APK; ``piscan scan``
-runs the same detection as part of a full scan.
+``match`` runs the first stage of the Android collector (manifest, resources, DEX index, SDK and
+packer detection: :meth:`scanner.apk.collector.AndroidCollector.inventory`) and stops before the
+code facts, so its SDK list is exactly the one ``piscan scan`` reports, in a fraction of the time.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from ..sdk.detect import SdkEvidence, detect_sdks
 from ..sdk.pack import SdkPack, SdkRecord, load_sdk_pack
-from ..sdk.packers import PackerEvidence, detect_packers, load_packers
 from .paths import input_file
 
 
@@ -102,57 +100,23 @@ def show_cmd(sdk_id: str, as_json: bool) -> None:
         _show_text(rec)
 
 
-def collect_match_evidence(path: Path) -> tuple[dict[str, Any], SdkEvidence, PackerEvidence]:
-    """Open an APK and gather what SDK and packer detection need (no full static scan)."""
-    from ..apk.archive import open_apk
-    from ..apk.code import dex_entry_names
-    from ..apk.dex import DexError, DexFile, dotted
-    from ..apk.endpoints import find_endpoints
-    from ..apk.labels import ResourceTable
-    from ..apk.manifest import parse_manifest
-
-    apk = open_apk(path)
-    manifest = parse_manifest(apk.apk.get_android_manifest_xml(), ResourceTable(apk.apk))
-    classes: set[str] = set()
-    string_sources = []
-    unreadable = []
-    for name in dex_entry_names(apk.entries):
-        try:
-            dex = DexFile(name, apk.read(name))
-            classes.update(dotted(dex.type_name(c.type_idx)) for c in dex.class_defs())
-            # every URL, host and e-mail contains a dot: decode only those strings
-            string_sources.append((name, "dex", list(dex.strings_with(b"."))))
-        except DexError as exc:
-            unreadable.append(f"{name}: {exc.message}")
-    hosts = sorted({e.host for e in find_endpoints(string_sources) if e.host})
-    components = sorted({c.name for c in manifest.components})
-    actions = sorted({a for c in manifest.components for f in c.intent_filters for a in f.actions})
-    libs = sorted({e.rsplit("/", 1)[-1] for e in apk.entries if e.startswith("lib/") and e.endswith(".so")})
-    class_names = sorted(classes)
-    info = {"file": str(path), "package": manifest.package, "classes": len(class_names), "unreadable_dex": unreadable}
-    evidence = SdkEvidence(
-        class_names=class_names,
-        components=components,
-        meta_data_keys=sorted({k for k, _v in manifest.meta_data}),
-        intent_actions=actions,
-        native_libs=libs,
-        hosts=hosts,
-        package_name=manifest.package,
-    )
-    packer_ev = PackerEvidence(entries=apk.entries, class_names=class_names, application_class=manifest.application_class, components=components)
-    return info, evidence, packer_ev
-
-
 @sdks.command("match", epilog="\b\nExample:\n  piscan sdks match app.apk --all")
 @click.argument("apk", type=click.Path(path_type=Path), metavar="APP.apk")
 @click.option("--all", "show_all", is_flag=True, help="Also list open-source libraries (category 'library').")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every SDK, libraries included, and packers).")
 def match_cmd(apk: Path, show_all: bool, as_json: bool) -> None:
     """Detect the SDKs and packers in APP.apk, with confidence and the signals that matched."""
+    from ..apk.collector import AndroidCollector
+
     pack = _pack()
-    info, evidence, packer_ev = collect_match_evidence(input_file(apk, "an APK file", allow_empty=True))
-    rows = detect_sdks(pack, evidence)
-    packers = detect_packers(load_packers(), packer_ev)
+    inventory = AndroidCollector().inventory(input_file(apk, "an APK file", allow_empty=True))
+    rows, packers = inventory.sections["sdks"], inventory.sections["packers"]
+    info = {
+        "file": str(apk),
+        "package": inventory.app.get("package"),
+        "classes": len(inventory.index.class_names()),
+        "unreadable_dex": [f"{row['name']}: {row['reason']}" for row in inventory.index.files if not row["readable"]],
+    }
     if as_json:
         _echo_json({
             "app": info,

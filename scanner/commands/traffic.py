@@ -12,7 +12,8 @@ import click
 
 from ..errors import ExitCode, InputError, UsageError
 from ..hashing import digest_file
-from ..result import Limitation, write_atomic
+from ..model.records import Limitation
+from ..result import write_atomic
 from .paths import created_only_on_success, input_dir, input_file, output_dir, output_file, write_error
 
 DEFAULT_SESSION = "piscan-session"

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..hashing import digest_file
-from ..result import Limitation
+from ..model.records import Limitation
 from .code_facts import CodeFacts
 from .config import MiniProgramConfig, parse_config, parse_json_file
 from .decrypt import check_wxid, decrypt_pc_wxapkg, is_pc_encrypted, wxid_from_path

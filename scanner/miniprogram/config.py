@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import Limitation
+from ..model.records import Limitation
 
 CONFIG_FILES = ("app.json", "app-config.json", "game.json")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError
-from ..result import Limitation
+from ..model.records import Limitation
 
 HEADER = struct.Struct(">BIIIB")
 FIRST_MARK = 0xBE

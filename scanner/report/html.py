@@ -18,7 +18,8 @@ from markupsafe import Markup
 from .. import __version__
 from ..result import write_atomic
 from .i18n import check_lang, labels
-from .view import Translator, ViewBuilder, css_string
+from .text import Translator, css_string
+from .view import ViewBuilder
 
 TEMPLATE = "report.html.j2"
 

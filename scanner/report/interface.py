@@ -8,19 +8,35 @@ loads the schema), so choosing a format costs only what that format needs.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import UsageError
 from .i18n import check_lang
 
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One output format: its renderer (``module:class``, imported on first use) and the file name
+    ``piscan scan`` writes it to in the output folder."""
+
+    name: str
+    renderer: str
+    file_name: str
+
+
+#: the one output registry: ``piscan scan --format`` and ``piscan report -f`` read it
+OUTPUTS: tuple[OutputFormat, ...] = (
+    OutputFormat("html", "scanner.report.html:HtmlRenderer", "report.html"),
+    OutputFormat("json", "scanner.report.json_:JsonRenderer", "result.json"),
+    OutputFormat("sarif", "scanner.report.sarif:SarifRenderer", "result.sarif"),
+    OutputFormat("pdf", "scanner.report.pdf:PdfRenderer", "report.pdf"),
+)
 #: format name -> "module:class" of its renderer
-RENDERERS: dict[str, str] = {
-    "html": "scanner.report.html:HtmlRenderer",
-    "json": "scanner.report.json_:JsonRenderer",
-    "sarif": "scanner.report.sarif:SarifRenderer",
-    "pdf": "scanner.report.pdf:PdfRenderer",
-}
+RENDERERS: dict[str, str] = {o.name: o.renderer for o in OUTPUTS}
+#: format name -> the file ``piscan scan`` writes it to
+OUTPUT_FILES: dict[str, str] = {o.name: o.file_name for o in OUTPUTS}
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
 
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import ExitCode, PiscanError
 from ..result import dumps, write_atomic
 from ..schema import validation_errors
 
 _SHOWN_ERRORS = 3
 
 
+class ResultSchemaError(PiscanError):
+    """A result about to be written breaks its own schema: a bug in PIScan, never the user's input
+    (``piscan report`` checks a saved result before rendering it, and says so as bad input)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
 def render_json(result: dict[str, Any]) -> str:
-    """The canonical serialisation; ``InputError`` listing the first schema violations if invalid."""
+    """The canonical serialisation; :class:`ResultSchemaError` listing the first violations if invalid."""
     errors = validation_errors(result)
     if errors:
         more = f" (and {len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""
-        raise InputError(f"result does not match the result schema: {'; '.join(errors[:_SHOWN_ERRORS])}{more}")
+        raise ResultSchemaError(f"internal error: the result does not match the result schema: "
+                                f"{'; '.join(errors[:_SHOWN_ERRORS])}{more} (please report this)")
     return dumps(result)
 
 

@@ -18,15 +18,30 @@ from urllib.parse import quote, urlsplit
 from .. import __version__
 from ..result import write_atomic
 from .i18n import check_lang, labels, pick
-from .view import SEVERITIES, doc_rank, method_signature
+from ..model.terms import terms
+from ..model.view import ResultView
+from .text import doc_rank, method_signature
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 APK_BASE = "APKROOT"
 FINGERPRINT_KEY = "piscanFindingId/v1"
-LEVELS = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
-#: numeric severity read by GitHub code scanning (``security-severity``)
-SECURITY_SEVERITY = {"high": "8.0", "medium": "5.0", "low": "3.0", "info": "0.0"}
+
+
+def _level(severity: str) -> str:
+    """The SARIF level of a severity (rules/model.yaml); ``note`` for an unknown one."""
+    try:
+        return terms().severity(severity).sarif
+    except KeyError:
+        return "note"
+
+
+def _security_severity(severity: str) -> str:
+    """GitHub code scanning's numeric ``security-severity`` of a severity (rules/model.yaml)."""
+    try:
+        return terms().severity(severity).security_severity
+    except KeyError:
+        return "0.0"
 
 
 def _descriptor(class_name: str) -> str:
@@ -39,27 +54,16 @@ class _Sarif:
     def __init__(self, result: dict[str, Any], lang: str) -> None:
         self.result = result
         self.lang = lang
-        self.facts: dict[str, Any] = result.get("facts") or {}
-        self.index: dict[str, tuple[str, dict[str, Any]]] = {}
-        for section, kind in (("api_calls", "api_call"), ("permissions", "permission"), ("components", "component"),
-                              ("sdks", "sdk"), ("endpoints", "endpoint")):
-            for row in self.facts.get(section) or []:
-                self.index[str(row.get("id"))] = (kind, row)
-        for row in (self.facts.get("traffic") or {}).get("observations") or []:
-            self.index[str(row.get("id"))] = ("observation", row)
-        for row in (self.facts.get("miniprogram") or {}).get("api_uses") or []:
-            self.index[str(row.get("id"))] = ("miniprogram_api", row)
-        manifest = self.facts.get("manifest")
-        if isinstance(manifest, dict):
-            self.index[str(manifest.get("id", "manifest"))] = ("manifest", manifest)
+        self.view = ResultView(result)
+        self.facts: dict[str, Any] = self.view.facts
         self.artifacts: list[str] = self._artifact_uris()
 
     # -- artifacts ------------------------------------------------------------------------------
     def _artifact_uris(self) -> list[str]:
-        uris = {str(c.get("dex")) for c in self.facts.get("api_calls") or [] if c.get("dex")}
+        uris = {str(c.get("dex")) for c in self.view.items("api_call") if c.get("dex")}
         if any(k in self.facts for k in ("permissions", "components", "manifest")):
             uris.add("AndroidManifest.xml")
-        for use in (self.facts.get("miniprogram") or {}).get("api_uses") or []:
+        for use in self.view.items("miniprogram_api") + self.view.items("miniprogram_button"):
             if use.get("file"):
                 uris.add(str(use["file"]).lstrip("/"))
         return sorted(uris)
@@ -115,12 +119,12 @@ class _Sarif:
                 "shortDescription": {"text": pick(f.get("title"), self.lang)},
                 "fullDescription": {"text": explanation},
                 "help": {"text": help_text, "markdown": "\n".join([explanation, "", *(f"- {line}" for line in legal)])},
-                "defaultConfiguration": {"level": LEVELS.get(severity, "note")},
+                "defaultConfiguration": {"level": _level(severity)},
                 "properties": {
                     "tags": ["privacy", str(f.get("pack", "")), *sorted({str(r.get("doc")) for r in refs}, key=doc_rank)],
                     "pack": str(f.get("pack", "")),
                     "severity": severity,
-                    "security-severity": SECURITY_SEVERITY.get(severity, "0.0"),
+                    "security-severity": _security_severity(severity),
                     "verification": str(f.get("verification", "")),
                     "legalRefs": [{"doc": str(r.get("doc", "")), "item": str(r.get("item", ""))} for r in refs],
                 },
@@ -132,11 +136,10 @@ class _Sarif:
         """(locations, code flows) of a finding's evidence."""
         locations: list[dict[str, Any]] = []
         flows: list[dict[str, Any]] = []
-        for ev in finding.get("evidence") or []:
-            found = self.index.get(str(ev.get("ref")))
+        for _ev, found in self.view.evidence(finding):
             if found is None:
                 continue
-            kind, fact = found
+            kind, fact = found.kind.evidence or found.kind.name, found.item
             location = self.location(kind, fact)
             if location is None:
                 continue
@@ -207,7 +210,7 @@ class _Sarif:
             row: dict[str, Any] = {
                 "ruleId": str(f.get("rule_id")),
                 "ruleIndex": rule_index[str(f.get("rule_id"))],
-                "level": LEVELS.get(severity, "note"),
+                "level": _level(severity),
                 "kind": "fail",
                 "message": {"text": f"{pick(f.get('title'), self.lang)} [{who}]"},
                 "locations": locations,
@@ -257,7 +260,7 @@ class _Sarif:
                 "package": app.get("package"),
                 "versionName": app.get("version_name"),
                 "platform": app.get("platform"),
-                "severityCounts": {sev: sum(1 for f in self.result.get("findings") or [] if f.get("severity") == sev) for sev in SEVERITIES},
+                "severityCounts": {sev: sum(1 for f in self.result.get("findings") or [] if f.get("severity") == sev) for sev in terms().severity_ids},
                 "manualChecks": [
                     {"ruleId": str(m.get("rule_id")), "title": pick(m.get("title"), self.lang), "whatToCheck": pick(m.get("what_to_check"), self.lang)}
                     for m in self.result.get("manual_checks") or []

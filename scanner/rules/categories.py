@@ -107,3 +107,17 @@ def app_type_of(case: dict[str, Any] | None) -> AppType | None:
     if not category:
         return None
     return app_types().types.get(int(category["id"]))
+
+
+def record_necessity(result: dict[str, Any]) -> None:
+    """Write the scan's necessary-PI decision into each permission fact (``necessary``).
+
+    ``True`` when every PI type the permission gives access to is necessary for the case's app
+    type, ``False`` when one is not, ``None`` when no category was given or the permission gives
+    access to no PI. Renderers show this decision, so a report rendered years later shows what
+    the scan decided with the NPI table it recorded in ``provenance.packs``.
+    """
+    app_type = app_type_of(result.get("case"))
+    for perm in (result.get("facts") or {}).get("permissions") or []:
+        pis = set(perm.get("pi_types") or [])
+        perm["necessary"] = None if app_type is None or not pis else pis <= app_type.necessary_pi_types

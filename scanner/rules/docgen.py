@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from ..model.terms import terms
 from .categories import app_types
 from .loader import load_packs
 from .model import Rule
@@ -34,7 +35,7 @@ pack:
   id: my-pack                       # lower-case id, unique among all loaded packs
   version: "2026.11"
   title: {zh-CN: 我的规则, en: My rules}
-  source: {doc: RD, identifier: 国信办秘字〔2019〕191号}   # doc = an id of regulations.md §0.3
+  source: {doc: RD, identifier: 国信办秘字〔2019〕191号}   # doc = a document id (Legal documents, below)
   platforms: [android]              # optional; default both android and wechat-miniprogram
   params: {frequency_min_count: 10} # optional; overrides the rules' parameter defaults
 rules:
@@ -147,6 +148,23 @@ def _selector_reference() -> str:
     return "\n".join(lines)
 
 
+def _vocabulary_reference() -> str:
+    """Severities, evidence levels and legal documents, from their one home (rules/model.yaml)."""
+    model = terms()
+    lines = ["## Vocabularies", "",
+             f"From `rules/model.yaml` (version {model.version}); rule packs, results and reports take them from there.", "",
+             "Severities, strongest first: " + ", ".join(f"`{s.id}` ({s.zh})" for s in model.severities) + ".", "",
+             "Evidence levels, weakest first: " + ", ".join(f"`{e.id}` ({e.zh})" for e in model.evidence_levels) + ".", "",
+             "Platforms: " + ", ".join(f"`{p.id}` ({p.zh})" for p in model.platforms) + ".", "",
+             "### Legal documents (`doc` in `source` and `legal_refs`)", "",
+             "| doc | document | nature | in force from | ver. |", "| --- | --- | --- | --- | --- |"]
+    natures = {n.id: n for n in model.natures}
+    for doc in model.documents:
+        nature = natures[doc.nature]
+        lines.append(f"| `{doc.id}` | {doc.zh} | {nature.zh} ({nature.en}) | {doc.effective or '—'} | {doc.verification} |")
+    return "\n".join(lines) + "\n"
+
+
 def _npi_reference() -> str:
     table = app_types()
     lines = ["## The 39 app types (`--category`)", "",
@@ -184,7 +202,7 @@ def _rule_section(rule: Rule) -> list[str]:
 def generate() -> str:
     """The full text of docs/rules.md."""
     ruleset = load_packs()
-    out: list[str] = [GUIDE, _selector_reference(), _npi_reference(), "## Shipped rule packs", ""]
+    out: list[str] = [GUIDE, _selector_reference(), _vocabulary_reference(), _npi_reference(), "## Shipped rule packs", ""]
     out += ["| pack | title | source | rules | manual checks |", "| --- | --- | --- | --- | --- |"]
     for pack in ruleset.packs:
         auto = sum(1 for r in pack.rules if not r.manual)

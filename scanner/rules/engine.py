@@ -12,20 +12,20 @@ from typing import Any
 from ..errors import UsageError
 from ..result import add_pack
 from .categories import app_type_of, app_types
-from .findings import Evidence, Finding, ManualCheck, finding_id
-from .model import SEVERITIES, Rule, RuleSet
-from .selectors import EVIDENCE_LEVELS, FIRST_PARTY, Context, Hit, evaluate_match
+from ..model.records import Evidence, Finding, ManualCheck, finding_id
+from ..model.facts import evidence_rank
+from ..model.terms import terms
+from .model import Rule, RuleSet
+from .selectors import FIRST_PARTY, Context, Hit, evaluate_match
 
-_EVIDENCE_ORDER = {"manifest": 0, "permission": 1, "component": 2, "sdk": 3, "endpoint": 4, "api_call": 5,
-                   "miniprogram_config": 6, "miniprogram_api": 7, "observation": 8, "policy": 9}
 
 
 def severity_rank(sev: str) -> int:
     """0 for ``high`` … 3 for ``info``; :class:`UsageError` for anything else."""
     try:
-        return SEVERITIES.index(sev)
-    except ValueError:
-        raise UsageError(f"unknown severity {sev!r}; valid: {', '.join(SEVERITIES)}") from None
+        return terms().severity(sev).rank
+    except KeyError:
+        raise UsageError(f"unknown severity {sev!r}; valid: {', '.join(terms().severity_ids)}") from None
 
 
 def fails(result: dict[str, Any], fail_on: str) -> bool:
@@ -37,7 +37,7 @@ def fails(result: dict[str, Any], fail_on: str) -> bool:
 
 
 def _applies(rule: Rule, result: dict[str, Any]) -> bool:
-    platform = (result.get("app") or {}).get("platform") or "android"
+    platform = (result.get("app") or {}).get("platform") or terms().platform_ids[0]
     return platform in rule.platforms
 
 
@@ -48,7 +48,7 @@ def _party_key(party: tuple[tuple[str, Any], ...]) -> tuple[str, str]:
 
 def _group(rule: Rule, hits: list[Hit]) -> list[tuple[dict[str, Any], str | None, list[Hit]]]:
     """Split hits into (party, phase, hits) groups; party-less hits join every group."""
-    hits = sorted(set(hits), key=lambda h: (_EVIDENCE_ORDER.get(h.kind, 99), h.ref))
+    hits = sorted(set(hits), key=lambda h: (evidence_rank(h.kind), h.ref))
     by_phase = "phase" in rule.group_by
     by_party = "party" in rule.group_by
     common = [h for h in hits if h.party is None]
@@ -66,7 +66,7 @@ def _group(rule: Rule, hits: list[Hit]) -> list[tuple[dict[str, Any], str | None
     out = []
     for key in sorted(groups):
         members = groups[key] if not common else sorted(
-            groups[key] + common, key=lambda h: (_EVIDENCE_ORDER.get(h.kind, 99), h.ref))
+            groups[key] + common, key=lambda h: (evidence_rank(h.kind), h.ref))
         phases = sorted({h.phase for h in members if h.phase})
         phase = phases[0] if len(phases) == 1 else (",".join(phases) if phases else None)
         out.append((dict(parties[key]), phase, members))
@@ -76,7 +76,8 @@ def _group(rule: Rule, hits: list[Hit]) -> list[tuple[dict[str, Any], str | None
 def _level(rule: Rule, hits: list[Hit]) -> str:
     if rule.evidence_level:
         return rule.evidence_level
-    return max((h.level for h in hits), key=EVIDENCE_LEVELS.index, default="declared")
+    order = terms().evidence_level_ids
+    return max((h.level for h in hits), key=order.index, default=order[0])
 
 
 def _context(rule: Rule, result: dict[str, Any], shared: dict[str, Any] | None) -> Context:
@@ -121,7 +122,7 @@ def manual_check(rule: Rule, result: dict[str, Any], shared: dict[str, Any] | No
 
 def summarise(findings: list[dict[str, Any]], manual_checks: list[dict[str, Any]]) -> dict[str, Any]:
     """Counts by severity (all four keys) and by cited legal document (each finding once per document)."""
-    by_severity = {sev: 0 for sev in SEVERITIES}
+    by_severity = {sev: 0 for sev in terms().severity_ids}
     by_document: dict[str, int] = defaultdict(int)
     for finding in findings:
         by_severity[finding["severity"]] += 1

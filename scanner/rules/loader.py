@@ -160,6 +160,10 @@ class _Checker:
             for i, case in enumerate(tests.get("positive") or []):
                 if "expect" not in case:
                     self.add(path + ["tests", "positive", i], "a positive case needs 'expect': the evidence refs it must yield")
+        for kind in ("positive", "negative"):
+            for i, case in enumerate((rule.get("tests") or {}).get(kind) or []):
+                if isinstance(case, dict) and ("facts" in case) == ("input" in case):
+                    self.add(path + ["tests", kind, i], "a case needs either 'facts' (a snippet) or 'input' (a real input to scan)")
         if "match" in rule:
             self.match(rule["match"], path + ["match"], params)
 

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SEVERITIES = ("high", "medium", "low", "info")
-
-
 @dataclass(frozen=True)
 class Rule:
     """One rule (automatic, with a ``match``) or one manual checklist item (``manual: true``)."""

@@ -15,10 +15,9 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from ..pi import vocabulary
+from ..model.facts import fact_kind
+from ..model.view import ResultView
 from .categories import AppType
-
-#: evidence levels from weakest to strongest (docs/result-format.md, findings.evidence_level)
-EVIDENCE_LEVELS = ("declared", "in_code", "reachable_before_consent", "observed_runtime", "observed_traffic")
 
 #: filter operators accepted inside ``{field: {op: value}}``
 OPERATORS = (
@@ -44,24 +43,38 @@ class Hit:
 
 @dataclass
 class Context:
-    """What selectors read: the result, the case's app type, the rule's parameters."""
+    """What selectors read: the result (through its :class:`ResultView`), the case's app type, the
+    rule's parameters."""
 
     result: dict[str, Any]
     app_type: AppType | None
     params: dict[str, Any] = field(default_factory=dict)
     #: selector name -> its prepared items (and derived indexes), shared by every rule of one evaluation
     items: dict[str, Any] = field(default_factory=dict)
+    view: ResultView | None = None
+
+    def __post_init__(self) -> None:
+        if self.view is None:
+            self.view = self.items.get("view:") or ResultView(self.result)
+            self.items["view:"] = self.view
 
     def items_of(self, name: str) -> list[dict[str, Any]]:
         """The prepared items of one selector (computed once per result)."""
         if name not in self.items:
             self.items[name] = SELECTORS[name].items(self)
-        return self.items[name]
+        prepared: list[dict[str, Any]] = self.items[name]
+        return prepared
+
+    def facts_of(self, kind: str) -> list[dict[str, Any]]:
+        """The items of one registered fact kind (:mod:`scanner.model.facts`)."""
+        assert self.view is not None
+        return self.view.items(kind)
 
     @property
     def facts(self) -> dict[str, Any]:
         """``result["facts"]`` (empty when absent)."""
-        return self.result.get("facts") or {}
+        assert self.view is not None
+        return self.view.facts
 
 
 def party_tuple(kind: str, sdk_id: Any = None, sdk_name: Any = None, vendor: Any = None) -> tuple[tuple[str, Any], ...]:
@@ -89,21 +102,21 @@ def _text(value: Any) -> Any:
 
 
 def _permissions(ctx: Context) -> list[dict[str, Any]]:
-    return list(ctx.facts.get("permissions") or [])
+    return ctx.facts_of("permission")
 
 
 def _api_calls(ctx: Context) -> list[dict[str, Any]]:
     return [{**c, "caller_class": (c.get("caller") or {}).get("class"), "_party": _party_from(c.get("owner"))}
-            for c in ctx.facts.get("api_calls") or []]
+            for c in ctx.facts_of("api_call")]
 
 
 def _sdks(ctx: Context) -> list[dict[str, Any]]:
-    return list(ctx.facts.get("sdks") or [])
+    return ctx.facts_of("sdk")
 
 
 def _components(ctx: Context) -> list[dict[str, Any]]:
     rows = []
-    for comp in ctx.facts.get("components") or []:
+    for comp in ctx.facts_of("component"):
         filters = comp.get("intent_filters") or []
         actions = sorted({a for f in filters for a in f.get("actions") or []})
         categories = sorted({c for f in filters for c in f.get("categories") or []})
@@ -112,23 +125,22 @@ def _components(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _manifest(ctx: Context) -> list[dict[str, Any]]:
-    manifest = ctx.facts.get("manifest")
-    if not manifest:
-        return []
-    nsc = manifest.get("network_security_config") or {}
-    return [{**manifest, "cleartext_permitted_domains": list(nsc.get("cleartext_permitted_domains") or []),
-             "base_cleartext_permitted": nsc.get("base_cleartext_permitted"),
-             "user_certs_trusted": nsc.get("user_certs_trusted")}]
+    rows = []
+    for manifest in ctx.facts_of("manifest"):
+        nsc = manifest.get("network_security_config") or {}
+        rows.append({**manifest, "cleartext_permitted_domains": list(nsc.get("cleartext_permitted_domains") or []),
+                     "base_cleartext_permitted": nsc.get("base_cleartext_permitted"),
+                     "user_certs_trusted": nsc.get("user_certs_trusted")})
+    return rows
 
 
 def _endpoints(ctx: Context) -> list[dict[str, Any]]:
-    return list(ctx.facts.get("endpoints") or [])
+    return ctx.facts_of("endpoint")
 
 
 def _observations(ctx: Context) -> list[dict[str, Any]]:
-    traffic = ctx.facts.get("traffic") or {}
     rows = []
-    for obs in traffic.get("observations") or []:
+    for obs in ctx.facts_of("observation"):
         matches = obs.get("matches") or []
         rows.append({**obs, "pi_types": sorted({m["pi_type"] for m in matches}),
                      "encodings": sorted({m.get("encoding") for m in matches if m.get("encoding")}),
@@ -137,12 +149,7 @@ def _observations(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _frequency(ctx: Context) -> list[dict[str, Any]]:
-    traffic = ctx.facts.get("traffic") or {}
-    return list(traffic.get("frequency") or [])
-
-
-def _miniprogram(ctx: Context) -> dict[str, Any] | None:
-    return ctx.facts.get("miniprogram")
+    return ctx.facts_of("frequency")
 
 
 def api_name(api: str) -> str:
@@ -151,39 +158,36 @@ def api_name(api: str) -> str:
 
 
 def _mp_api_uses(ctx: Context) -> list[dict[str, Any]]:
-    mp = _miniprogram(ctx) or {}
-    return [{**u, "api_name": api_name(u.get("api") or "")} for u in mp.get("api_uses") or []]
+    return [{**u, "api_name": api_name(u.get("api") or "")} for u in ctx.facts_of("miniprogram_api")]
 
 
 def _mp_buttons(ctx: Context) -> list[dict[str, Any]]:
-    mp = _miniprogram(ctx) or {}
-    return list(mp.get("buttons") or [])
+    return ctx.facts_of("miniprogram_button")
 
 
 def _mp_config(ctx: Context) -> list[dict[str, Any]]:
-    mp = _miniprogram(ctx)
-    if mp is None:
-        return []
-    handling = (mp.get("privacy_handling") or {}).get("apis") or []
-    return [{
-        "app_id": mp.get("app_id"),
-        "use_privacy_check": mp.get("use_privacy_check"),
-        "required_private_infos": list(mp.get("required_private_infos") or []),
-        "permission_scopes": sorted(s.get("scope") for s in mp.get("permission_scopes") or []),
-        "privacy_handling_apis": sorted({api_name(h.get("api") or "") for h in handling}),
-        "plugins": sorted(p.get("name") for p in mp.get("plugins") or []),
-        "request_domains": sorted({d.get("host") for d in mp.get("request_domains") or []}),
-    }]
+    rows = []
+    for mp in ctx.facts_of("miniprogram_config"):
+        handling = (mp.get("privacy_handling") or {}).get("apis") or []
+        rows.append({
+            "id": mp["id"],
+            "app_id": mp.get("app_id"),
+            "use_privacy_check": mp.get("use_privacy_check"),
+            "required_private_infos": list(mp.get("required_private_infos") or []),
+            "permission_scopes": sorted(s.get("scope") for s in mp.get("permission_scopes") or []),
+            "privacy_handling_apis": sorted({api_name(h.get("api") or "") for h in handling}),
+            "plugins": sorted(p.get("name") for p in mp.get("plugins") or []),
+            "request_domains": sorted({d.get("host") for d in mp.get("request_domains") or []}),
+        })
+    return rows
 
 
 def _mp_scopes(ctx: Context) -> list[dict[str, Any]]:
-    mp = _miniprogram(ctx) or {}
-    return [{"scope": s.get("scope"), "desc": s.get("desc")} for s in mp.get("permission_scopes") or []]
+    return ctx.facts_of("miniprogram_scope")
 
 
 def _mp_declared(ctx: Context) -> list[dict[str, Any]]:
-    mp = _miniprogram(ctx) or {}
-    return [{"name": name} for name in mp.get("required_private_infos") or []]
+    return ctx.facts_of("miniprogram_declared")
 
 
 def _policy(ctx: Context) -> list[dict[str, Any]]:
@@ -213,9 +217,14 @@ def _context(ctx: Context) -> list[dict[str, Any]]:
 FIRST_PARTY = party_tuple("first_party")
 
 
-def _hit_declared(kind: str) -> Callable[[dict[str, Any], Context], list[Hit]]:
+def _hit(kind: str, level: str, party: Callable[[dict[str, Any]], tuple[tuple[str, Any], ...] | None] | None = None,
+         phase: bool = False) -> Callable[[dict[str, Any], Context], list[Hit]]:
+    """Hits for items of fact kind ``kind``: the item's id, with the kind's evidence name."""
+    evidence = fact_kind(kind).evidence
+    assert evidence is not None
+
     def hit(item: dict[str, Any], ctx: Context) -> list[Hit]:
-        return [Hit(kind, item["id"], "declared")]
+        return [Hit(evidence, item["id"], level, party(item) if party else None, item.get("phase") if phase else None)]
 
     return hit
 
@@ -225,20 +234,15 @@ def _hit_api(item: dict[str, Any], ctx: Context) -> list[Hit]:
     return [Hit("api_call", item["id"], level, item["_party"])]
 
 
-def _hit_sdk(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("sdk", item["id"], "in_code", party_tuple("sdk", item.get("sdk_id"), _text(item.get("name")), _text(item.get("vendor"))))]
+def _sdk_party(item: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return party_tuple("sdk", item.get("sdk_id"), _text(item.get("name")), _text(item.get("vendor")))
 
 
-def _hit_endpoint(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("endpoint", item["id"], "in_code")]
-
-
-def _hit_observation(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("observation", item["id"], "observed_traffic", item["_party"], item.get("phase"))]
+_hit_observation = _hit("observation", "observed_traffic", lambda item: item["_party"], phase=True)
 
 
 def _hit_frequency(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    # a frequency row has no id of its own: its evidence is the observations it counts
+    # a frequency row is an aggregate: its evidence is the observations it counts
     index: dict[tuple[Any, Any], list[dict[str, Any]]] | None = ctx.items.get("index:traffic-by-host-phase")
     if index is None:
         index = {}
@@ -252,87 +256,76 @@ def _hit_frequency(item: dict[str, Any], ctx: Context) -> list[Hit]:
     return hits
 
 
-def _hit_mp_api(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("miniprogram_api", item["id"], "in_code", _party_from(item.get("owner")))]
-
-
-def _hit_mp_button(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("miniprogram_api", item["id"], "in_code", FIRST_PARTY)]
-
-
-def _hit_mp_config(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("miniprogram_config", "miniprogram:app.json", "declared", FIRST_PARTY)]
-
-
-def _hit_mp_scope(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("miniprogram_config", f"miniprogram:permission:{item['scope']}", "declared", FIRST_PARTY)]
-
-
-def _hit_mp_declared(item: dict[str, Any], ctx: Context) -> list[Hit]:
-    return [Hit("miniprogram_config", f"miniprogram:requiredPrivateInfos:{item['name']}", "declared", FIRST_PARTY)]
-
-
 def _hit_policy(item: dict[str, Any], ctx: Context) -> list[Hit]:
     return [Hit("policy", str(item.get("id") or "policy"), "declared", FIRST_PARTY)]
 
 
 @dataclass(frozen=True)
 class SelectorSpec:
-    """A selector: its fact source, the fields it can filter on, and how items become evidence."""
+    """A selector: the fact kind it reads, the fields it can filter on, and how items become evidence."""
 
     name: str
-    source: str
+    kind: str  #: a registered fact kind (scanner.model.facts), or "" for context/policy
     fields: tuple[str, ...]
     items: Callable[[Context], list[dict[str, Any]]]
     hits: Callable[[dict[str, Any], Context], list[Hit]] | None
     doc: str
 
+    @property
+    def source(self) -> str:
+        """Where its items live, for the docs (``facts.traffic.observations``)."""
+        if self.name == "context":
+            return "case, app"
+        if self.name == "policy":
+            return "facts.policy"
+        return "facts." + fact_kind(self.kind).path
+
 
 SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
-    SelectorSpec("permission", "facts.permissions",
+    SelectorSpec("permission", "permission",
                  ("name", "protection_level", "pi_types", "group", "dangerous_since", "max_sdk_version", "applies", "declared_as", "known"),
-                 _permissions, _hit_declared("permission"), "declared permissions"),
-    SelectorSpec("api", "facts.api_calls",
+                 _permissions, _hit("permission", "declared"), "declared permissions"),
+    SelectorSpec("api", "api_call",
                  ("api_id", "api", "access", "pi_types", "permission", "caller.class", "caller.method", "caller_class", "dex",
                   "argument", "owner.kind", "owner.sdk_id", "owner.vendor", "reachable_before_ui", "reach_entry"),
                  _api_calls, _hit_api, "sensitive API call sites"),
-    SelectorSpec("sdk", "facts.sdks",
+    SelectorSpec("sdk", "sdk",
                  ("sdk_id", "category", "confidence", "pi_types", "class_count", "seen_in_traffic", "privacy_policy_url"),
-                 _sdks, _hit_sdk, "third-party SDKs found in the code"),
-    SelectorSpec("component", "facts.components",
+                 _sdks, _hit("sdk", "in_code", _sdk_party), "third-party SDKs found in the code"),
+    SelectorSpec("component", "component",
                  ("kind", "name", "exported", "exported_reason", "enabled", "permission", "authorities", "runs_before_ui",
                   "before_ui_reason", "actions", "categories"),
-                 _components, _hit_declared("component"), "manifest components (actions/categories flattened from intent filters)"),
-    SelectorSpec("manifest", "facts.manifest",
+                 _components, _hit("component", "declared"), "manifest components (actions/categories flattened from intent filters)"),
+    SelectorSpec("manifest", "manifest",
                  ("debuggable", "allow_backup", "uses_cleartext_traffic", "query_all_packages", "launcher_activities",
                   "cleartext_permitted_domains", "base_cleartext_permitted", "user_certs_trusted"),
-                 _manifest, _hit_declared("manifest"), "application-level manifest flags"),
-    SelectorSpec("endpoint", "facts.endpoints", ("kind", "value", "host", "cleartext"), _endpoints, _hit_endpoint,
+                 _manifest, _hit("manifest", "declared"), "application-level manifest flags"),
+    SelectorSpec("endpoint", "endpoint", ("kind", "value", "host", "cleartext"), _endpoints, _hit("endpoint", "in_code"),
                  "URLs, hosts and e-mail addresses found in the package"),
-    SelectorSpec("traffic", "facts.traffic.observations",
+    SelectorSpec("traffic", "observation",
                  ("phase", "method", "scheme", "host", "port", "party.kind", "party.sdk_id", "party.vendor", "pi_types",
                   "encodings", "cleartext", "opaque", "truncated"),
                  _observations, _hit_observation, "requests observed through the proxy (pi_types from matches)"),
-    SelectorSpec("frequency", "facts.traffic.frequency", ("pi_type", "host", "phase", "count", "min_interval_s"),
+    SelectorSpec("frequency", "frequency", ("pi_type", "host", "phase", "count", "min_interval_s"),
                  _frequency, _hit_frequency, "repeated uploads of one PI type to one host in one phase"),
-    SelectorSpec("miniprogram_api", "facts.miniprogram.api_uses",
+    SelectorSpec("miniprogram_api", "miniprogram_api",
                  ("api", "api_name", "pi_types", "file", "function", "owner.kind", "owner.sdk_id"),
-                 _mp_api_uses, _hit_mp_api, "mini-program JS API uses (api_name without the wx./uni. prefix)"),
-    SelectorSpec("miniprogram_button", "facts.miniprogram.buttons", ("open_type", "pi_types", "file"),
-                 _mp_buttons, _hit_mp_button, "WXML buttons with an open-type that yields PI"),
-    SelectorSpec("miniprogram_config", "facts.miniprogram",
+                 _mp_api_uses, _hit("miniprogram_api", "in_code", lambda item: _party_from(item.get("owner"))), "mini-program JS API uses (api_name without the wx./uni. prefix)"),
+    SelectorSpec("miniprogram_button", "miniprogram_button", ("open_type", "pi_types", "file"),
+                 _mp_buttons, _hit("miniprogram_button", "in_code", lambda _item: FIRST_PARTY), "WXML buttons with an open-type that yields PI"),
+    SelectorSpec("miniprogram_config", "miniprogram_config",
                  ("app_id", "use_privacy_check", "required_private_infos", "permission_scopes", "privacy_handling_apis",
                   "plugins", "request_domains"),
-                 _mp_config, _hit_mp_config, "app.json-level mini-program configuration"),
-    SelectorSpec("miniprogram_scope", "facts.miniprogram.permission_scopes", ("scope", "desc"),
-                 _mp_scopes, _hit_mp_scope, "app.json permission scopes with their desc"),
-    SelectorSpec("miniprogram_declared", "facts.miniprogram.required_private_infos", ("name",),
-                 _mp_declared, _hit_mp_declared, "APIs listed in requiredPrivateInfos"),
-    SelectorSpec("policy", "facts.policy",
+                 _mp_config, _hit("miniprogram_config", "declared", lambda _item: FIRST_PARTY), "app.json-level mini-program configuration"),
+    SelectorSpec("miniprogram_scope", "miniprogram_scope", ("scope", "desc"),
+                 _mp_scopes, _hit("miniprogram_scope", "declared", lambda _item: FIRST_PARTY), "app.json permission scopes with their desc"),
+    SelectorSpec("miniprogram_declared", "miniprogram_declared", ("name",),
+                 _mp_declared, _hit("miniprogram_declared", "declared", lambda _item: FIRST_PARTY), "APIs listed in requiredPrivateInfos"),
+    SelectorSpec("policy", "policy",
                  ("pi_types", "sdks", "has_policy", "lists_sdks", "language", "retention_stated", "withdrawal_described",
                   "complaint_channel", "cancellation_described"),
                  _policy, _hit_policy, "privacy-policy statements (not collected yet: never matches without facts.policy)"),
-    SelectorSpec("context", "case, app",
+    SelectorSpec("context", "",
                  ("category", "no_pi_needed", "platform", "target_sdk", "min_sdk", "case_id", "complete", "limitation_kinds",
                   "fact_sections"),
                  _context, None, "a condition on the case and the app (adds no evidence)"),

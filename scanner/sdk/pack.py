@@ -198,6 +198,10 @@ SDK_META_KIND: DataKind[DataFile] = DataKind(
     name="sdk-pack", title="SDK pack metadata (_pack.yaml)", schema="sdk-pack.schema.json", build=lambda source: source,
     keys=frozenset({"id", "kind", "version", "sources"}),
 )
+SDK_SOURCE_KIND: DataKind[DataFile] = DataKind(
+    name="sdk-source", title="SDK pack build source, read by rules/build_sdk_pack.py (never by a scan)",
+    schema="sdk-source.schema.json", build=lambda source: source, keys=frozenset({"vendors"}),
+)
 SDK_CATEGORY_KIND: DataKind[tuple[SdkRecord, ...]] = DataKind(
     name="sdk-category", title="SDK pack category file", schema="sdk-category.schema.json", build=build_category,
     keys=frozenset({"category", "sdks"}), check=check_category,

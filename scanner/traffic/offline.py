@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InputError
-from ..result import Limitation
+from ..model.records import Limitation
 from .analyze import Analyzer
 from .frequency import frequency
 from .observation import Observation, RequestData

@@ -16,7 +16,7 @@ import pytest
 
 from scanner.cli import main
 from scanner.result import dumps
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 from scanner.testing.corpus import REPO
 
 SAMPLE_APK = REPO / "samples" / "piscan-demo.apk"

@@ -9,7 +9,7 @@ import pytest
 
 from scanner.cli import main
 from scanner.result import dumps
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 
 
 @pytest.fixture

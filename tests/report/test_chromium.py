@@ -19,7 +19,7 @@ from scanner.report.chromium import (
     screenshot,
 )
 from scanner.report.html import render_html
-from scanner.testing.builders import XSS_MARKERS, XSS_PAYLOADS, hostile_result, sample_result
+from scanner.testing.samples import XSS_MARKERS, XSS_PAYLOADS, hostile_result, sample_result
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None, reason="headless Chromium not installed (Debian package `chromium`)"

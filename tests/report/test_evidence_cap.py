@@ -8,7 +8,7 @@ import re
 
 from scanner.report.html import render_html
 from scanner.report.view import EVIDENCE_CAP
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 
 
 def _with_many_call_sites(extra: int) -> tuple[dict, str, list[str]]:

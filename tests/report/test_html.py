@@ -12,7 +12,7 @@ from scanner.report import view
 from scanner.report.html import render_html
 from scanner.testing.golden import normalise_html
 from scanner.report.i18n import labels
-from scanner.testing.builders import (
+from scanner.testing.samples import (
     RAW_VALUES,
     XSS_PAYLOADS,
     complete_result,
@@ -22,17 +22,10 @@ from scanner.testing.builders import (
 )
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
-#: Necessary-PI table pinned for goldens: category 38 (utility tools) needs no PI (NPI §2, row 38).
-PINNED_NPI = {38: frozenset()}
-
-
-@pytest.fixture
-def pinned_npi(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(view, "_npi_table", lambda: PINNED_NPI)
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_golden(lang: str, pinned_npi: None) -> None:
+def test_golden(lang: str) -> None:
     html = normalise_html(render_html(sample_result(), lang=lang))
     golden = GOLDEN / f"sample.{lang}.html"
     if os.environ.get("PISCAN_UPDATE_GOLDEN") == "1":
@@ -111,12 +104,12 @@ def test_unmask_without_stored_values_says_so() -> None:
     assert "5d41********2a7c (raw value not stored in the result)" in html
 
 
-def test_permission_necessity(pinned_npi: None) -> None:
+def test_permission_necessity() -> None:
     html = render_html(sample_result(), lang="en")
     table = html[html.index('id="permissions"'):html.index('id="manual"')]
     rows = {m.group(1): m.group(2) for m in re.finditer(r'<td class="mono">([\w.]+)</td>.*?<td class="nec-(\w+)">', table, re.S)}
     assert rows == {
-        "android.permission.ACCESS_FINE_LOCATION": "not_necessary",  # by the pinned table: type 38 needs no PI
+        "android.permission.ACCESS_FINE_LOCATION": "not_necessary",  # as the scan decided: type 38 needs no PI
         "android.permission.CAMERA": "not_necessary",
         "android.permission.INTERNET": "no_pi",
         "android.permission.READ_CONTACTS": "not_necessary",  # by the NPI finding
@@ -126,23 +119,25 @@ def test_permission_necessity(pinned_npi: None) -> None:
     assert f'<a href="#{npi["id"]}">see finding {npi["id"]}</a>' in table
 
 
-def test_permission_necessity_without_category_or_table(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_necessity_without_category_or_recorded_decision() -> None:
     html = render_html(complete_result(), lang="en")  # category null
     assert "No app category given; not assessed" in html
-    monkeypatch.setattr(view, "_npi_table", lambda: None)
-    html = render_html(sample_result(), lang="en")
-    table = html[html.index('id="permissions"'):html.index('id="manual"')]
-    assert "Necessary-PI table unavailable" in table
+    old = sample_result()  # a result written before scans recorded their decision
+    for perm in old["facts"]["permissions"]:
+        perm.pop("necessary")
+    table = render_html(old, lang="en")
+    table = table[table.index('id="permissions"'):table.index('id="manual"')]
+    assert "The scan recorded no necessity decision" in table
 
 
-def test_parse_npi_table_reads_the_documented_shape() -> None:
-    data = {"npi_types": [
-        {"id": 6, "zh": "网上购物类", "necessary_pi": [{"zh": "手机号", "pi_types": ["phone_number"]},
-                                                  {"zh": "收货人", "pi_types": ["name", "address"]}]},
-        {"id": 38, "zh": "实用工具类", "no_pi_needed": True, "necessary_pi": []},
-    ]}
-    assert view.parse_npi_table(data) == {6: frozenset({"phone_number", "name", "address"}), 38: frozenset()}
-    assert view.parse_npi_table("not a table") is None
+def test_the_report_shows_the_scans_decision_not_todays_table() -> None:
+    result = sample_result()
+    camera = next(p for p in result["facts"]["permissions"] if p["name"] == "android.permission.CAMERA")
+    camera["necessary"] = True  # as if an older NPI table had listed the camera for this app type
+    table = render_html(result, lang="en")
+    table = table[table.index('id="permissions"'):table.index('id="manual"')]
+    row = table[table.index("android.permission.CAMERA"):]
+    assert 'class="nec-necessary"' in row[:row.index("</tr>")]
 
 
 def test_sections_sdk_manual_limitations_provenance() -> None:
@@ -184,7 +179,7 @@ def test_hostile_strings_are_escaped_everywhere() -> None:
 def test_every_label_used_by_views_exists_in_both_languages() -> None:
     table = labels()
     for key in ("severity.high", "phase.before_consent", "evidence_level.observed_traffic", "limitation.not_collected",
-                "necessity.no_table", "doc.RD", "doc.NPI", "doc.PIPL", "doc.WX", "party.sdk"):
+                "necessity.not_recorded", "doc.RD", "doc.NPI", "doc.PIPL", "doc.WX", "party.sdk"):
         assert table.get(key, "zh-CN") and table.get(key, "en")
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import InputError
+from scanner.report.json_ import ResultSchemaError
 from scanner.report import render
 from scanner.result import dumps
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 
 
 def test_json_is_the_canonical_result(tmp_path: Path) -> None:
@@ -28,6 +28,9 @@ def test_invalid_result_is_refused_and_nothing_written(tmp_path: Path) -> None:
     result["findings"][0]["severity"] = "catastrophic"
     del result["case"]
     out = tmp_path / "result.json"
-    with pytest.raises(InputError, match=r"^result does not match the result schema: \(root\): 'case' is a required property; findings/0/severity: 'catastrophic' is not one of \['high', 'medium', 'low', 'info'\]$"):
+    with pytest.raises(ResultSchemaError, match=r"^internal error: the result does not match the result schema: \(root\): 'case' is a "
+                       r"required property; findings/0/severity: 'catastrophic' is not one of \['high', 'medium', 'low', 'info'\] "
+                       r"\(please report this\)$") as info:
         render(result, "json", out)
+    assert info.value.exit_code == 4  # our own output breaking its schema is a bug, never bad input
     assert list(tmp_path.iterdir()) == []

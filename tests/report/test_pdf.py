@@ -12,7 +12,7 @@ import pytest
 from scanner.errors import UsageError
 from scanner.report import render
 from scanner.report.chromium import find_chromium
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 
 needs_tools = pytest.mark.skipif(
     find_chromium() is None or shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,

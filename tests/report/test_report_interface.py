@@ -9,7 +9,7 @@ import pytest
 from scanner.errors import UsageError
 from scanner.report import FORMATS, render
 from scanner.report.interface import renderer_for
-from scanner.testing.builders import sample_result
+from scanner.testing.samples import sample_result
 
 
 def test_formats() -> None:

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from scanner.report.sarif import FINGERPRINT_KEY, render_sarif, sarif_log
-from scanner.testing.builders import RAW_VALUES, complete_result, hostile_result, miniprogram_result, sample_result
+from scanner.testing.samples import RAW_VALUES, complete_result, hostile_result, miniprogram_result, sample_result
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0.schema.json").read_text(encoding="utf-8"))
 

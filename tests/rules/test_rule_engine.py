@@ -11,7 +11,7 @@ from scanner.errors import UsageError
 from scanner.result import dumps, finish_result, new_result
 from scanner.rules.categories import resolve_category
 from scanner.rules.engine import evaluate, fails, severity_rank
-from scanner.rules.findings import finding_id
+from scanner.model.records import finding_id
 from scanner.rules.loader import load_packs
 from scanner.schema import validation_errors
 

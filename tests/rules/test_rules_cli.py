@@ -39,8 +39,28 @@ def test_show_unknown_suggests(capsys) -> None:
 
 def test_validate_shipped(capsys) -> None:
     assert main(["rules", "validate", str(shipped_pack_dir())]) == 0
-    total = sum(len(p.rules) for p in load_packs().packs)
-    assert capsys.readouterr().out.strip() == f"6 pack(s), {total} rule(s): valid"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "6 rule pack(s), 0 data pack(s): valid"
+    for pack in load_packs().packs:
+        assert f"{pack.path}: rule pack {pack.id} ({len(pack.rules)} rules): valid" in out
+
+
+def test_validate_the_whole_rules_folder_says_which_files_are_data_packs(capsys) -> None:
+    rules = shipped_pack_dir().parent
+    assert main(["rules", "validate", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert f"{rules / 'pi-types.yaml'}: data pack (PI vocabulary), not a rule pack: valid" in out
+    assert f"{rules / 'sdks' / 'push.yaml'}: data pack (SDK pack category file), not a rule pack: valid" in out
+    assert f"{rules / 'model.yaml'}: data pack (result-model vocabulary), not a rule pack: valid" in out
+    assert out.strip().splitlines()[-1].startswith("6 rule pack(s), ")
+
+
+def test_validate_a_broken_data_pack_names_file_line_and_key(tmp_path: Path, capsys) -> None:
+    text = (shipped_pack_dir().parent / "packers.yaml").read_text(encoding="utf-8")
+    (tmp_path / "packers.yaml").write_text(text.replace("native_lib: libjiagu.so", "native_libs: libjiagu.so", 1), encoding="utf-8")
+    assert main(["rules", "validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "packers.yaml:" in err and ".native_libs: unknown key; valid keys: class, file, native_lib; did you mean 'native_lib'?" in err
 
 
 def test_validate_bad_folder_lists_every_problem(capsys) -> None:
@@ -65,7 +85,7 @@ def test_test_reports_a_failing_case(tmp_path: Path, capsys) -> None:
     (tmp_path / "pipl.yaml").write_text(text, encoding="utf-8")
     assert main(["rules", "test", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "FAIL PIPL-51-cleartext-pi positive[0] phone number over http: evidence ['obs:7'] != expected ['obs:8']" in out
+    assert "FAIL PIPL-51-cleartext-pi positive[0] phone number over http: expect names refs no fact of the case has: ['obs:8']" in out
     assert out.splitlines()[-1].endswith(" passed, 1 failed")
 
 

@@ -12,39 +12,21 @@ from typing import Any
 
 import pytest
 
-from scanner.result import new_result
-from scanner.rules.categories import resolve_category
-from scanner.rules.engine import evaluate
 from scanner.rules.loader import load_packs
 
 
-def _scan_demo(apk_path: Path, category: str | None) -> dict[str, Any]:
-    from scanner.apk.archive import open_apk
-    from scanner.apk.catalogue import load_catalogue
-    from scanner.apk.code import analyse_code, load_dex_index
-    from scanner.apk.static import collect_static
+def _scan_demo(apk_path: Path, category: str | None, out_dir: Path) -> dict[str, Any]:
+    """The sample scanned as `piscan scan` does it (the same collector, packs and pipeline)."""
+    from scanner.apk.collector import AndroidCollector
+    from scanner.scan import CaseInfo, run_scan
 
-    apk = open_apk(apk_path)
-    result = new_result(command=["piscan", "scan", apk_path.name], inputs=[], reproducible=True,
-                        category=resolve_category(category) if category else None)
-    static = collect_static(apk)
-    result["app"] = static.app
-    result["facts"].update(static.sections)
-    prefixes = static.app["first_party_prefixes"]
-
-    def owner_of(dotted: str) -> dict[str, Any]:
-        first = any(dotted == p or dotted.startswith(p + ".") for p in prefixes)
-        return {"kind": "first_party" if first else "unknown", "sdk_id": None, "sdk_name": None, "vendor": None}
-
-    code = analyse_code(load_dex_index(apk), load_catalogue(), static.entry_points, owner_of)
-    result["facts"].update(code.sections)
-    evaluate(result, load_packs())
-    return result
+    return run_scan(apk_path, collectors=[AndroidCollector()], ruleset=load_packs(), out_dir=out_dir,
+                    command=["piscan", "scan", apk_path.name], case=CaseInfo(category=category), reproducible=True)
 
 
 @pytest.fixture(scope="module")
-def demo_38(sample_apk: Path) -> dict[str, Any]:
-    return _scan_demo(sample_apk, "38")
+def demo_38(sample_apk: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _scan_demo(sample_apk, "38", tmp_path_factory.mktemp("demo38"))
 
 
 def test_imei_in_application_oncreate_gives_rd_3_1_with_pipl_13(demo_38: dict[str, Any]) -> None:
@@ -73,8 +55,8 @@ def test_boot_receiver_gives_self_start(demo_38: dict[str, Any]) -> None:
     assert [e["ref"] for e in finding["evidence"]] == receivers
 
 
-def test_without_category_no_necessity_findings(sample_apk: Path) -> None:
-    result = _scan_demo(sample_apk, None)
+def test_without_category_no_necessity_findings(sample_apk: Path, tmp_path: Path) -> None:
+    result = _scan_demo(sample_apk, None, tmp_path / "out")
     fired = {f["rule_id"] for f in result["findings"]}
     assert "RD-3.1-api-before-ui" in fired
     assert not fired & {"RD-4.1-permission-not-necessary", "NPI-5-permission-beyond-necessary"}

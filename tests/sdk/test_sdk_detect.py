@@ -1,8 +1,7 @@
 """SDK detection on the real corpus APKs and on hand-made evidence (scanner/sdk/detect.py).
 
-Corpus evidence is gathered the way ``piscan scan`` does it: ``open_apk`` + ``collect_static`` for
-the manifest and endpoint facts, ``load_dex_index`` for class names and DEX-string endpoints, then
-``evidence_from_facts``. "Of note" means a non-library SDK at medium or high confidence.
+Corpus SDKs come from the Android collector's first stage, exactly as ``piscan scan`` and
+``piscan sdks match`` get them (``AndroidCollector.inventory``). "Of note" means a non-library SDK at medium or high confidence.
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scanner.apk.archive import open_apk
-from scanner.apk.code import load_dex_index
-from scanner.apk.endpoints import extract_endpoints
-from scanner.apk.static import collect_static
+from scanner.apk.collector import AndroidCollector
 from scanner.schema import result_schema
-from scanner.sdk.detect import MANY_CLASSES, MAX_VALUES_PER_KIND, SdkEvidence, detect_sdks, evidence_from_facts
+from scanner.sdk.detect import MANY_CLASSES, MAX_VALUES_PER_KIND, SdkEvidence, detect_sdks
 from scanner.sdk.pack import load_sdk_pack
 
 from scanner.testing.corpus import apk_params, corpus_dir
@@ -49,14 +45,8 @@ NEGATIVES = {"appium-uiautomator2-server-v10.6.6.apk", "android-apidemos-5.0.0-d
 
 @cache
 def _detect(path: Path) -> tuple[str, list[dict]]:
-    apk = open_apk(path)
-    static = collect_static(apk)
-    index = load_dex_index(apk)
-    facts = dict(static.sections)
-    dex_endpoints = extract_endpoints((dex.name, "dex", dex.strings()) for dex in index.dexes)
-    facts["endpoints"] = list(facts["endpoints"]) + dex_endpoints
-    evidence = evidence_from_facts(static.app, facts, index.class_names())
-    return static.app["package"], detect_sdks(load_sdk_pack(), evidence)
+    inventory = AndroidCollector().inventory(path)
+    return inventory.app["package"], inventory.sections["sdks"]
 
 
 def _of_note(rows: list[dict]) -> set[str]:

@@ -6,15 +6,9 @@ import hashlib
 
 from scanner.pi import vocabulary
 from scanner.schema import validation_errors
-from scanner.testing.builders import (
-    XSS_PAYLOADS,
-    ResultBuilder,
-    complete_result,
-    finding_id,
-    hostile_result,
-    miniprogram_result,
-    sample_result,
-)
+from scanner.model.records import finding_id
+from scanner.testing.builders import ResultBuilder
+from scanner.testing.samples import XSS_PAYLOADS, complete_result, hostile_result, miniprogram_result, sample_result
 
 
 def fact_ids(result: dict) -> set[str]:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from mitmproxy import io
 
 from scanner.cli import main

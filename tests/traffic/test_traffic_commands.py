@@ -86,7 +86,7 @@ def test_proxy_with_a_bad_profile_is_one_line(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("imei: ['123']\n")
     assert main(["proxy", "--device", str(bad), "--session", str(tmp_path / "s")]) == 3
-    assert capsys.readouterr().err == f"piscan: {bad}: imei: value '123' is too short to match reliably (at least 4 characters)\n"
+    assert capsys.readouterr().err == f"piscan: {bad}:1: imei[0]: value '123' is too short to match reliably (at least 4 characters)\n"
 
 
 def test_piscan_proxy_mark_verify_as_documented(tmp_path: Path, echo_servers) -> None:

@@ -1,10 +1,30 @@
-"""Findings and manual checks as frozen records, with the stable finding id."""
+"""Frozen records every stage exchanges: limitations, evidence, findings and manual checks.
+
+Each has ``to_json()`` giving the dict in the key order docs/result-format.md fixes. Collectors
+return :class:`Limitation` records; the rule engine makes :class:`Finding` and
+:class:`ManualCheck` records; renderers read their JSON form through
+:class:`scanner.model.view.ResultView`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """Something a scan could not inspect; its presence makes the result incomplete."""
+
+    kind: str
+    detail: str
+    where: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict in the documented key order."""
+        return asdict(self)
 
 
 def finding_id(rule_id: str, refs: Sequence[str]) -> str:
