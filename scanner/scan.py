@@ -41,6 +41,7 @@ class ScanOptions:
     reproducible: bool = False
     deep: bool = False
     session: Path | None = None
+    session_verification: Any = None  #: the session's verify outcome, when the caller already has it
     rules_dirs: Sequence[Path] = ()
     disabled: Sequence[str] = ()
     wxid: str | None = None
@@ -82,7 +83,7 @@ def run_scan(options: ScanOptions) -> dict[str, Any]:
         else:
             result = _scan_miniprogram(options, category)
         if options.session is not None:
-            _join_session(result, options.session, options.progress)
+            _join_session(result, options.session, options.progress, options.session_verification)
         _evaluate_rules(result, options)
     return finish_result(result, reproducible=options.reproducible)
 
@@ -240,11 +241,12 @@ def staged_dir(out_dir: Path, name: str) -> Iterator[Path]:
     staging.rename(final)
 
 
-def _join_session(result: dict[str, Any], session: Path, progress: Progress) -> None:
+def _join_session(result: dict[str, Any], session: Path, progress: Progress, verification: Any = None) -> None:
     from .traffic.offline import session_facts
 
     progress(f"joining proxy session {session}")
-    traffic, limitations = session_facts(session, first_party_prefixes=result["app"].get("first_party_prefixes", []))
+    traffic, limitations = session_facts(session, first_party_prefixes=result["app"].get("first_party_prefixes", []),
+                                         verification=verification)
     result["facts"]["traffic"] = traffic
     _add_limitations(result, limitations)
     seen = {obs["party"].get("sdk_id") for obs in traffic.get("observations", []) if obs["party"].get("sdk_id")}
