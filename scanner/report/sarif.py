@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 from .. import __version__
 from ..result import write_atomic
 from .i18n import check_lang, labels, pick
+from .session_view import session_view
 from .view import SEVERITIES, doc_rank, method_signature
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -258,6 +259,7 @@ class _Sarif:
                 "versionName": app.get("version_name"),
                 "platform": app.get("platform"),
                 "severityCounts": {sev: sum(1 for f in self.result.get("findings") or [] if f.get("severity") == sev) for sev in SEVERITIES},
+                **({"session": session} if (session := session_view(self.result)) else {}),
                 "manualChecks": [
                     {"ruleId": str(m.get("rule_id")), "title": pick(m.get("title"), self.lang), "whatToCheck": pick(m.get("what_to_check"), self.lang)}
                     for m in self.result.get("manual_checks") or []

@@ -19,6 +19,7 @@ from ..pi import vocabulary
 from ..resources import rules_dir
 from ..safeyaml import safe_load
 from .i18n import Labels, labels, pick
+from .session_view import session_view
 
 SEVERITIES = ("high", "medium", "low", "info")
 #: Legal documents in the order reports list them (the rest follow alphabetically).
@@ -535,6 +536,7 @@ class ViewBuilder:
             "mini_scopes": self.mini_scopes(),
             "manual": self.manual(),
             "limitations": limitations,
+            "session": session_view(self.result, self.phase_text),
             "not_covered": self.not_covered(),
             "provenance": self.provenance(),
             "renderer_version": renderer_version,

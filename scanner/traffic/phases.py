@@ -20,6 +20,7 @@ import bisect
 import difflib
 import fcntl
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -112,13 +113,20 @@ class LiveTimeline:
         self._marks: list[dict[str, Any]] = []
         self._offset = 0
         self._complete_until = float("-inf")  #: every mark stamped before this time is known
+        self._size = -1
         self._timeline = PhaseTimeline([])
 
     def phase_at(self, timestamp: float) -> str:
         """The phase in force at ``timestamp`` (re-reads the marks only when they may have changed)."""
-        if timestamp >= self._complete_until:
+        if timestamp >= self._complete_until or self._size_changed():
             self._refresh()
         return self._timeline.phase_at(timestamp)
+
+    def _size_changed(self) -> bool:
+        try:
+            return os.stat(self.path).st_size != self._size
+        except FileNotFoundError:
+            return False
 
     def _refresh(self) -> None:
         try:
@@ -133,6 +141,7 @@ class LiveTimeline:
                 granted = time.time()
                 handle.seek(self._offset)
                 chunk = handle.read()
+                self._size = self._offset + len(chunk)
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         end = chunk.rfind(b"\n")
