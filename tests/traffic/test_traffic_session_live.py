@@ -186,7 +186,7 @@ def test_no_orphan_when_piscan_proxy_is_stopped_or_killed(tmp_path, echo_servers
         assert "piscan: seal head sha256 " in out and "mitmproxy-ca-cert" in out
         assert main(["verify", str(session)]) == 0
     else:
-        assert verify_session(session).last_seal["kind"] in ("close", "proxy_died")
+        assert verify_session(session, expected_fingerprint=os.environ["PISCAN_KEY_FINGERPRINT"]).last_seal["kind"] in ("close", "proxy_died")
 
 
 def test_resume_needs_the_flag_and_writes_a_restart_record(tmp_path, echo_servers, examiner_key, capsys) -> None:
@@ -199,10 +199,10 @@ def test_resume_needs_the_flag_and_writes_a_restart_record(tmp_path, echo_server
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=120) == 0
         if not run:
-            first = verify_session(session)
+            first = verify_session(session, expected_fingerprint=os.environ["PISCAN_KEY_FINGERPRINT"])
             assert main(["proxy", "--session", str(session), "--device", str(PROFILE)]) == 2
             assert "already holds a recording; continue it with --resume" in capsys.readouterr().err
-    report = verify_session(session)
+    report = verify_session(session, expected_fingerprint=os.environ["PISCAN_KEY_FINGERPRINT"])
     assert report.ok and report.restarts == 1 and report.flows == report.observations == 2
     from scanner.traffic.offline import session_facts
 
