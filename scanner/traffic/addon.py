@@ -290,13 +290,19 @@ class PiscanAddon:
 
     # --- helpers' health -------------------------------------------------------------------------
 
-    def _on_worker_status(self) -> None:
-        fd = self._fds.get("worker_status")
+    def _read_helper(self, name: str) -> bytes | None:
+        """What a helper's pipe holds now: ``None`` when nothing is there, ``b""`` at end-of-file."""
+        fd = self._fds.get(name)
         if fd is None:
-            return
+            return None
         try:
-            data = os.read(fd, 65536)
+            return os.read(fd, 65536)
         except BlockingIOError:
+            return None
+
+    def _on_worker_status(self) -> None:
+        data = self._read_helper("worker_status")
+        if data is None:
             return
         if data:
             lines = data.split()
@@ -311,14 +317,8 @@ class PiscanAddon:
             self._event("analysis_stopped", {"exit_code": code, "analysed_up_to": self.analysed})
 
     def _on_sealer_reply(self) -> None:
-        fd = self._fds.get("sealer_reply")
-        if fd is None:
-            return
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        if not data:
+        data = self._read_helper("sealer_reply")
+        if data == b"":
             self._forget_reader("sealer_reply")
             if not self._finished:
                 code = self._sealer.wait(timeout=5) if self._sealer is not None else None
