@@ -104,6 +104,10 @@ def _free_port() -> int:
 
 
 def _start_mitmdump(port: int, tmp: Path, with_addon: bool, session: Path) -> subprocess.Popen[bytes]:
+    if with_addon and not os.environ.get("PISCAN_KEY"):
+        from scanner.keys import create_key
+
+        os.environ["PISCAN_KEY"] = str(create_key(tmp / "bench-key.pem").path)  # seals need a key
     argv = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
             "--set", f"confdir={tmp / 'conf'}"]
     if with_addon:

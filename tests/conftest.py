@@ -30,3 +30,17 @@ def corpus() -> Path:
 def sample_apk() -> Path:
     """The committed demo APK built from samples/demo-app (see samples/build_sample.sh)."""
     return REPO / "samples" / "piscan-demo.apk"
+
+
+DEMO_KEY = REPO / "samples" / "examiner-demo-key.pem"
+
+
+@pytest.fixture(autouse=True)
+def _examiner_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Sessions are checked against the key that sealed samples/session unless a test names
+    another, and no test reads or writes the user's own examiner key."""
+    from scanner.keys import load_key
+
+    monkeypatch.setenv("PISCAN_KEY_FINGERPRINT", load_key(DEMO_KEY).fingerprint)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("PISCAN_KEY", raising=False)

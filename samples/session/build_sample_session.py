@@ -1,13 +1,16 @@
-"""Rebuild samples/session: a small proxy session recorded by PIScan's own store and analyser.
+"""Rebuild samples/session: a small proxy session recorded by PIScan's own store, analyser and sealer.
 
     python samples/session/build_sample_session.py [OUT_DIR]
 
 The flows are scanner.traffic.synthetic.sdk_flows (realistic Umeng, Bugly, DCloud, Alibaba,
-JPush and Getui requests carrying the identifiers of samples/device-profile.yaml) at fixed times;
-the phase marks are written with the same ``append_mark`` that ``piscan mark`` uses and the
-phases are read back with the addon's ``PhaseTracker``, so the files have exactly the layout of
-a live session. Times and versions are pinned, so the output is byte-identical on every run
-(flows.mitm follows the installed mitmproxy's flow format version).
+JPush and Getui requests carrying the identifiers of samples/device-profile.yaml) at fixed times.
+The files are written by the code a live session uses: ``init_session`` and ``append_event``,
+``append_mark`` (what ``piscan mark`` calls), the analysis process's ``SessionAnalyser`` reading
+``flows.mitm`` (so phases come from the request start times exactly as live), and the sealer,
+signing with ``samples/examiner-demo-key.pem`` (a demonstration key, public on purpose: never
+use it for a case). Times and versions are pinned and Ed25519 signatures are deterministic, so
+the output is byte-identical on every run with the same mitmproxy flow format (flows.mitm, and
+so the flow index and the seals, follow the installed mitmproxy's format).
 """
 
 from __future__ import annotations
@@ -17,39 +20,50 @@ from pathlib import Path
 
 from mitmproxy import io
 
-from scanner.traffic.analyze import Analyzer
-from scanner.traffic.flowdata import request_data
-from scanner.traffic.party import PartyResolver
-from scanner.traffic.phases import PhaseTracker, append_mark
+from scanner.keys import load_key
 from scanner.traffic.device_profile import load_profile
-from scanner.traffic.session import FLOWS_FILE, MARKS_FILE, OBSERVATIONS_FILE, SESSION_FILE, init_session
-from scanner.traffic.store import ChainWriter
+from scanner.traffic.phases import append_mark
+from scanner.traffic.seal import Sealer
+from scanner.traffic.session import FLOWS_FILE, SESSION_FILES, append_event, init_session
 from scanner.traffic.synthetic import T0, sdk_flows
+from scanner.traffic.worker import SessionAnalyser, make_analyzer
 
 HERE = Path(__file__).resolve().parent
 PROFILE = HERE.parent / "device-profile.yaml"
+DEMO_KEY = HERE.parent / "examiner-demo-key.pem"
 MARKS = {10: "consent", 18: "background"}  #: before the request with this index
 PINNED = {"mitmproxy_version": "reproducible", "python_version": "reproducible"}
 
 
 def build(out: Path) -> None:
-    """Write the sample session into ``out`` (its four files are replaced)."""
+    """Write the sample session into ``out`` (its files are replaced)."""
     out.mkdir(parents=True, exist_ok=True)
-    for name in (SESSION_FILE, OBSERVATIONS_FILE, MARKS_FILE, FLOWS_FILE):
+    for name in SESSION_FILES:
         (out / name).unlink(missing_ok=True)
     profile = load_profile(PROFILE)
-    init_session(out, profile=profile, now=T0 - 5, versions=PINNED)
-    analyzer = Analyzer(profile, PartyResolver("com.example.shop"))
-    tracker = PhaseTracker(out / MARKS_FILE)
-    observations = ChainWriter(out / OBSERVATIONS_FILE)
+    meta = init_session(out, profile=profile, now=T0 - 5, versions=PINNED)
+    append_event(out, "start", {"session": meta, "pid": 0, "mitmproxy_version": "reproducible"}, now=T0 - 5)
+    sealer = Sealer(out, load_key(DEMO_KEY))
+    sealer.checkpoint("start", force=True, now=T0 - 4)
+    flows = list(sdk_flows(rounds=3, step=20.0))
+    for index, flow in enumerate(flows):  # mitmproxy's test connections get random ids: pin them
+        flow.client_conn.id = f"00000000-0000-0000-0000-1{index:011d}"
+        flow.server_conn.id = f"00000000-0000-0000-0000-2{index:011d}"
     with open(out / FLOWS_FILE, "wb") as handle:
         writer = io.FlowWriter(handle)
-        for index, flow in enumerate(sdk_flows(rounds=3, step=20.0)):
+        for index, flow in enumerate(flows):
             if index in MARKS:
                 append_mark(out, MARKS[index], now=flow.request.timestamp_start - 1)
-            observations.append(analyzer.observe(request_data(flow), index + 1, tracker.current()).to_json())
             writer.add(flow)
-    observations.close()
+    analyser = SessionAnalyser(out, make_analyzer(str(PROFILE), "com.example.shop", 1 << 20))
+    while analyser.step():
+        pass
+    analyser.close()
+    end = flows[-1].request.timestamp_start + 5
+    append_event(out, "stop", {"captured_this_run": len(flows), "analysed_up_to": len(flows), "drained": True,
+                               "refused_unrecorded": 0}, now=end)
+    sealer.checkpoint("close", force=True, now=end + 1)
+    sealer.close()
 
 
 if __name__ == "__main__":

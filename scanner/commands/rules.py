@@ -84,7 +84,7 @@ def validate(directory: Path) -> int:
     files = sorted(directory.rglob("*.y*ml")) if directory.is_dir() else pack_files(pack_location(directory))
     files = [f for f in files if f.suffix in (".yaml", ".yml")]
     if not files:
-        raise UsageError(f"{directory}: no .yaml files")
+        raise UsageError(f"{directory}: no rule packs or data packs (*.yaml) in this folder")
     problems = []
     rule_files = data_files = 0
     for path in files:

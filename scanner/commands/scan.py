@@ -59,7 +59,10 @@ SCAN_EPILOG = (
               help="Report language.")
 @click.option("--unmask", is_flag=True, help="Show PI values unmasked in reports.")
 @click.option("--session", type=click.Path(path_type=Path), metavar="DIRECTORY",
-              help="Join a proxy session directory (piscan proxy --session) with the static facts.")
+              help="Join a proxy session directory (piscan proxy --session) with the static facts; it must pass "
+                   "`piscan verify`.")
+@click.option("--accept-unverified", is_flag=True,
+              help="Join a --session that fails `piscan verify` anyway; the result and reports say so.")
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule-pack folder or file (repeatable).")
 @click.option("--disable", "disabled", multiple=True, metavar="RULE", help="Disable a rule by id (repeatable).")
@@ -75,7 +78,7 @@ SCAN_EPILOG = (
 def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_id: str | None,
          examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
          disabled: tuple[str, ...], deep: bool, wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
-         strict: bool, reproducible: bool, quiet: bool) -> int:
+         strict: bool, reproducible: bool, quiet: bool, accept_unverified: bool = False) -> int:
     """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
 
     Writes OUT/result.json (the canonical, schema-checked result) and the requested reports.
@@ -89,6 +92,11 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     collectors = default_collectors(deep=deep, wxid=wxid, subpackages=subpackages)
     ruleset = preflight(target, out_dir, wanted, collectors, category=category, session=session,
                         rules_dirs=rules_dirs, disabled=disabled, subpackages=subpackages)
+    verification = None
+    if session is not None:
+        from ..traffic.offline import session_gate
+
+        verification = session_gate(session, accept_unverified)
     # progress lines are for a person watching a terminal; redirected stderr keeps to the
     # summary (or to the one error line), so scripts and case logs stay clean
     show_progress = not quiet and sys.stderr.isatty()
@@ -101,7 +109,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     if session is not None:
         from ..traffic.joiner import SessionJoiner
 
-        joiners.append(SessionJoiner(session))
+        joiners.append(SessionJoiner(session, verification))
     with created_only_on_success(out_dir):
         result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
                           command=invoked_command(), case=CaseInfo(case_id, examiner, category),

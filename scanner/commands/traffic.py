@@ -31,8 +31,12 @@ def mitmdump_path() -> Path:
     return path
 
 
+_KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.config/piscan/examiner-key.pem)."
+
+
 @click.command(epilog=(
     "\b\nExample (the phone's Wi-Fi proxy set to this computer, port 8080):\n"
+    "  piscan key init                       once: the key that signs the seals\n"
     "  piscan proxy --device phone-a.yaml --apk app.apk --session s17\n"
     "  piscan mark consent --session s17     second terminal, at the consent tap\n"
     "  piscan verify s17                     after Ctrl-C\n"
@@ -44,102 +48,190 @@ def mitmdump_path() -> Path:
               type=click.Path(), metavar="DIRECTORY", help="Session directory to record into.")
 @click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains from its package).")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
-@click.option("--sync-interval", type=click.FloatRange(0, 60), default=None, metavar="SECONDS",
-              help="Least seconds between fsyncs of the session files (default 0: after every batch of "
-                   "flows). Each record is written at once either way; raise it for a slow disk.")
+@click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
+@click.option("--seal-interval", type=click.FloatRange(0.1, 1.0), default=None, metavar="SECONDS",
+              help="Seconds between seals (fsync of every session file and a signed checkpoint) while traffic "
+                   "flows; 0.1-1, default 0.5.")
+@click.option("--resume", is_flag=True, help="Continue a session that already holds a recording (writes a restart record).")
+@click.option("--reason", metavar="TEXT", help="With --resume: why the recording is resumed (kept in the restart record).")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
-          body_cap: int | None, sync_interval: float | None, mitmdump_args: tuple[str, ...]) -> int:
+          body_cap: int | None, key_path: str | None, seal_interval: float | None, resume: bool, reason: str | None,
+          mitmdump_args: tuple[str, ...]) -> int:
     """Run mitmdump with the PIScan addon, recording into the --session folder.
 
-    Every request is matched against the device profile's identifiers as it passes; the folder
-    keeps the flows and hash-chained logs of observations and phase marks.
+    Every flow is written to the folder before the phone gets its response; an analysis process
+    matches it against the device profile's identifiers, and a sealer signs checkpoints with the
+    examiner key (`piscan key init`) at least once a second. The folder is locked while the proxy
+    records; an existing recording is continued only with --resume.
 
-    Extra arguments after `--` go to mitmdump unchanged (e.g. `-- --set confdir=~/.mitmproxy`).
-    Switch phases from a second terminal with `piscan mark consent --session SESSION`.
+    Ctrl-C (or SIGTERM, SIGHUP) stops it: the analysis backlog drains with progress (Ctrl-C again
+    leaves it for `piscan traffic resume`), then the final seal's key fingerprint and head hash
+    are printed for the case record. Extra arguments after `--` go to mitmdump unchanged.
     """
+    import signal
+
+    from ..keys import load_key
     from ..traffic import addon as addon_module
-    from ..traffic.party import apk_package
+    from ..traffic import lock
     from ..traffic.device_profile import load_profile
-    from ..traffic.session import init_session
+    from ..traffic.helpers import set_parent_death_signal
+    from ..traffic.party import apk_package
+    from ..traffic.session import has_recording, init_session
 
     # validate here so that a bad input is one line, not a mitmdump start-up failure
     profile = load_profile(input_file(device, "a device-profile YAML file")) if device else None
     package = apk_package(input_file(apk, "an APK file")) if apk else None
     output_dir(session, "--session")
-    mitmdump_path()
-    init_session(session, profile=profile, apk=apk, package=package)
-    argv = [str(mitmdump_path()), "--listen-host", listen_host, "--listen-port", str(listen_port),
+    mitmdump = mitmdump_path()
+    key = load_key(key_path)
+    if reason and not resume:
+        raise UsageError("--reason goes with --resume")
+    recorded = has_recording(session)
+    if recorded and not resume:
+        raise UsageError(f"{session}: already holds a recording; continue it with --resume [--reason TEXT] "
+                         "(a restart record is written), or record into a new folder")
+    if resume and not recorded:
+        raise UsageError(f"--resume: {session} holds no recording yet; start without --resume")
+    held = lock.acquire(session)
+    try:
+        init_session(session, profile=profile, apk=apk, package=package)
+    except BaseException:
+        held.release()
+        raise
+    parent_read, parent_write = os.pipe()
+    argv = [str(mitmdump), "--listen-host", listen_host, "--listen-port", str(listen_port),
             "-s", str(Path(addon_module.__file__).resolve()),
-            "--set", f"piscan_session={Path(session).resolve()}"]
+            "--set", f"piscan_session={Path(session).resolve()}", "--set", f"piscan_key={key.path.resolve()}",
+            "--set", f"piscan_lock_fd={held.fd}", "--set", f"piscan_parent_fd={parent_read}"]
     if device:
         argv += ["--set", f"piscan_device={Path(device).resolve()}"]
     if apk:
         argv += ["--set", f"piscan_apk={Path(apk).resolve()}"]
     if body_cap:
         argv += ["--set", f"piscan_body_cap={body_cap}"]
-    if sync_interval is not None:
-        argv += ["--set", f"piscan_sync_ms={round(sync_interval * 1000)}"]
+    if seal_interval is not None:
+        argv += ["--set", f"piscan_seal_ms={round(seal_interval * 1000)}"]
+    if resume:
+        argv += ["--set", "piscan_resume=true", "--set", f"piscan_resume_reason={reason or ''}"]
     argv += list(mitmdump_args)
-    click.echo(f"piscan: recording into {session}; proxy on {listen_host}:{listen_port}; Ctrl-C to stop", err=True)
-    child = subprocess.Popen(argv)
-    while True:
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            # the terminal sent Ctrl-C to mitmdump too; let it write out its queue and exit
-            continue
+    click.echo(f"piscan: recording into {session} (seal key {key.fingerprint}); proxy on {listen_host}:{listen_port}; "
+               "Ctrl-C to stop", err=True)
+    # its own session: a Ctrl-C in this terminal reaches mitmdump once, through us; if we die,
+    # the kernel (Linux) and the closed pipe tell it to stop
+    child = subprocess.Popen(argv, pass_fds=(held.fd, parent_read), start_new_session=True,
+                             preexec_fn=lambda: set_parent_death_signal(signal.SIGTERM))  # noqa: PLW1509 - single-threaded here
+    os.close(parent_read)
+    held.release()  # mitmdump and its helpers hold the lock from here on
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # pragma: no cover - the handler above replaces it
+                continue
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(parent_write)
+    return code
 
 
 @click.command(epilog=(
     "\b\nExamples:\n"
-    "  piscan mark consent --session s17      user agreed to the privacy notice\n"
-    "  piscan mark refuse --session s17       user refused it\n"
-    "  piscan mark background --session s17   app sent to the background"))
+    "  piscan mark consent --session s17        user agreed to the privacy notice\n"
+    "  piscan mark refuse --session s17         user refused it\n"
+    "  piscan mark background --session s17     app sent to the background\n"
+    "  piscan mark --custom login_page --session s17"))
 @click.argument("name")
+@click.option("--custom", is_flag=True, help="NAME is a custom phase (lower-case letters, digits, '_', '.', '-').")
 @click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
               type=click.Path(file_okay=False), help="Session directory of the running proxy.")
-def mark(name: str, session: str) -> int:
-    """Switch the session's phase: consent, refuse, background, foreground or a custom NAME.
+def mark(name: str, custom: bool, session: str) -> int:
+    """Switch the session's phase: consent, refuse, background or foreground (or --custom NAME).
 
-    Requests seen after the mark belong to the new phase (a session starts in before_consent).
+    A request belongs to the phase in force when it started (its first byte reached the proxy),
+    so a request under way at the mark keeps the earlier phase. A session starts in
+    before_consent. Any other name is refused with a suggestion, so a typo never becomes a phase.
     """
     from ..traffic.phases import append_mark
 
-    record = append_mark(session, name)
+    record = append_mark(session, name, custom=custom)
     click.echo(f"piscan: {record['time']} phase -> {record['phase']} (mark #{record['seq']})")
     return 0
 
 
-@click.command(epilog="\b\nExample:\n  piscan verify piscan-session")
-@click.argument("session", type=click.Path(), metavar="SESSION")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(session: str, as_json: bool) -> int:
-    """Check the hash chains and the flows file of a proxy session (exit 3 if tampered).
+def expected_fingerprint(fingerprint: str | None, key_path: str | None) -> str | None:
+    """The key a session's seals must be made by: --fingerprint, $PISCAN_KEY_FINGERPRINT, or the
+    fingerprint of the examiner key file (--key, $PISCAN_KEY or the default), if there is one."""
+    from ..keys import default_key_path, load_key
 
-    A last line cut off when the proxy was killed mid-write is reported and ignored; any other
-    damage (edited, inserted or removed lines) fails the check.
+    chosen = fingerprint or os.environ.get("PISCAN_KEY_FINGERPRINT")
+    if chosen:
+        if not chosen.startswith("ed25519:") or len(chosen) != len("ed25519:") + 64:
+            raise UsageError(f"--fingerprint: expected ed25519: and 64 hex digits, got {chosen!r}")
+        return chosen
+    path = Path(key_path) if key_path else default_key_path()
+    if key_path or path.exists():
+        return load_key(path).fingerprint
+    return None
+
+
+@click.command(epilog="\b\nExamples:\n  piscan verify piscan-session\n"
+                      "  piscan verify s17 --fingerprint ed25519:…   as written in the case record")
+@click.argument("session", type=click.Path(), metavar="SESSION")
+@click.option("--fingerprint", metavar="ED25519", help="Fingerprint the seals must carry (from the case record).")
+@click.option("--key", "key_path", type=click.Path(), metavar="FILE", help="Take the expected fingerprint from this key.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(session: str, fingerprint: str | None, key_path: str | None, as_json: bool) -> int:
+    """Check a proxy session against its seals: is it complete, and unchanged? (exit 3 if not).
+
+    Prints the sealed range of each file and every problem with its file and line: edits,
+    removed or inserted lines, seq gaps and repeats, records written after the last seal (never
+    reported as OK), flows without an observation and observations without a flow, and a
+    recording without a final seal. The seals must be made by the expected key: --fingerprint,
+    $PISCAN_KEY_FINGERPRINT, or your examiner key's.
     """
     from ..traffic.verify import verify_session
 
-    report = verify_session(input_dir(session, "a proxy session folder"))
+    expected = expected_fingerprint(fingerprint, key_path)
+    report = verify_session(input_dir(session, "a proxy session folder"), expected_fingerprint=expected)
     if as_json:
-        click.echo(json.dumps({
-            "ok": report.ok,
-            "chains": [c.to_json() for c in report.chains],
-            "flows": None if report.flows is None else report.flows.__dict__,
-        }, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        for chain in report.chains:
-            state = "OK" if chain.ok else f"BROKEN: {chain.error}"
-            torn = "; last line incomplete (killed mid-write), ignored" if chain.torn_tail else ""
-            click.echo(f"{Path(chain.path).name}: {chain.records} records, chain {state}{torn}")
-        if report.flows is not None:
-            flows = report.flows
-            state = "OK" if flows.ok else f"UNREADABLE: {flows.error}"
-            torn = "; last flow incomplete (killed mid-write), ignored" if flows.torn_tail else ""
-            click.echo(f"{Path(flows.path).name}: {flows.flows} flows, {state}{torn}")
+        for line in verify_lines(report):
+            click.echo(line)
     return int(ExitCode.OK) if report.ok else int(ExitCode.INPUT)
+
+
+def verify_lines(report: object) -> list[str]:
+    """The human-readable verify report."""
+    from ..traffic.verify import SessionVerification
+
+    assert isinstance(report, SessionVerification)
+    out = []
+    if report.last_seal:
+        last = report.last_seal
+        out.append(f"seals: {report.seals} by {report.fingerprint}; last #{last['seq']} ({last['kind']}) at {last['time']}")
+        out.append(f"head: sha256 {last['head']}")
+    for state in report.files:
+        noun = "flows" if state.file.endswith(".mitm") else "lines"
+        tail = "" if state.records == state.sealed_records else f" (sealed: {state.sealed_records})"
+        out.append(f"{state.file}: {state.records} {noun}, {state.bytes} bytes{tail}")
+    out.append(f"analysis: {report.observations} of {report.flows} flows analysed; restarts: {report.restarts}")
+    out += [f"note: {note}" for note in report.notes]
+    labels = {"unsealed": "NOT SEALED", "torn": "NOT SEALED", "unanalysed": "NOT ANALYSED", "not_closed": "NOT CLOSED",
+              "removed": "REMOVED", "edited": "CHANGED", "seq": "SEQ", "orphan": "INCONSISTENT", "damaged": "DAMAGED",
+              "signature": "BAD SEAL", "key": "KEY"}
+    out += [f"{labels.get(p.kind, p.kind.upper())}: {p.text()}" for p in report.problems]
+    out.append(f"verify: {report.summary()}")
+    return out
 
 
 @click.group()
@@ -172,7 +264,37 @@ def device_init(path: str, force: bool) -> int:
 
 @click.group()
 def traffic() -> None:
-    """Analyse saved captures offline."""
+    """Analyse saved captures offline; finish a session's analysis after a crash."""
+
+
+@traffic.command("resume", epilog=(
+    "\b\nExample (after a crash, `piscan verify s17` lists flows not analysed):\n"
+    "  piscan traffic resume s17 --device phone-a.yaml --reason 'proxy killed by OOM'"))
+@click.argument("session", type=click.Path(), metavar="SESSION")
+@click.option("--device", type=click.Path(), metavar="FILE", help="The device profile the session was recorded with.")
+@click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
+@click.option("--reason", metavar="TEXT", help="Why (kept in the resume record).")
+@click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
+def resume(session: str, device: str | None, key_path: str | None, reason: str | None, body_cap: int | None) -> int:
+    """Analyse the captured flows that have no observation yet, and seal the session again.
+
+    For a session whose proxy or analysis process stopped early. Takes the session lock (so never
+    beside a running proxy), seals what a crash left unsealed (verify reports it as sealed late),
+    writes a resume record, and analyses with the same phases and matching as the live run.
+    """
+    from ..keys import load_key
+    from ..traffic.resume import resume_session
+
+    root = input_dir(session, "a proxy session folder")
+    key = load_key(key_path)
+    done = resume_session(root, key, device=input_file(device, "a device-profile YAML file") if device else None,
+                          reason=reason, body_cap=body_cap, progress=lambda m: click.echo(f"piscan: {m}", err=True))
+    files = done["payload"]["files"]
+    click.echo(f"piscan: analysed flows {done['analysed_from']}-{done['analysed_to']}; {files['flows.mitm']['records']} "
+               f"flows, {files['observations.jsonl']['records']} observations; sealed (seal #{done['payload']['seq']})")
+    click.echo(f"piscan: seal key {done['fingerprint']}")
+    click.echo(f"piscan: seal head sha256 {done['head']}")
+    return 0
 
 
 @traffic.command("analyze", epilog=(

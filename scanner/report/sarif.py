@@ -20,6 +20,7 @@ from ..result import write_atomic
 from .i18n import check_lang, labels, pick
 from ..model.terms import terms
 from ..model.view import ResultView
+from .session_view import session_view
 from .text import doc_rank, method_signature
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -261,6 +262,7 @@ class _Sarif:
                 "versionName": app.get("version_name"),
                 "platform": app.get("platform"),
                 "severityCounts": {sev: sum(1 for f in self.result.get("findings") or [] if f.get("severity") == sev) for sev in terms().severity_ids},
+                **({"session": session} if (session := session_view(self.result)) else {}),
                 "manualChecks": [
                     {"ruleId": str(m.get("rule_id")), "title": pick(m.get("title"), self.lang), "whatToCheck": pick(m.get("what_to_check"), self.lang)}
                     for m in self.result.get("manual_checks") or []

@@ -14,6 +14,7 @@ from ..model.terms import terms
 from ..model.view import ResultView
 from .evidence_view import EvidenceView
 from .i18n import pick
+from .session_view import session_view
 from .text import Words, css_string, doc_rank, natural_key
 
 #: evidence items shown per finding; the rest are counted in a note that points to result.json,
@@ -290,6 +291,7 @@ class ViewBuilder(Words):
             "mini_scopes": self.mini_scopes(),
             "manual": self.manual(),
             "limitations": limitations,
+            "session": session_view(self.result, self.phase_text),
             "not_covered": self.not_covered(),
             "provenance": self.provenance(),
             "renderer_version": renderer_version,

@@ -57,6 +57,7 @@ class Analyzer:
             opaque_reason=reason,
             truncated=truncated,
             request_sha256=req.raw_sha256(),
+            time_end=_end_time(req),
         )
 
     def failed(self, req: RequestData, seq: int, phase: str, reason: str) -> Observation:
@@ -66,4 +67,9 @@ class Analyzer:
             method=req.method, scheme=req.scheme, host=req.host, port=req.port, url=req.url,
             party=self.resolver.party_of(req.host), matches=(), cleartext=req.scheme != "https",
             opaque=True, opaque_reason=reason, truncated=False, request_sha256=req.raw_sha256(),
+            time_end=_end_time(req),
         )
+
+
+def _end_time(req: RequestData) -> str | None:
+    return iso_time(req.timestamp_end) if req.timestamp_end is not None else None

@@ -51,6 +51,7 @@ def request_data_from_state(flow_id: str, state: dict[str, Any]) -> RequestData:
         http_version=_text(state["http_version"]),
         headers=fields,
         content=state["content"] or b"",
+        timestamp_end=state.get("timestamp_end"),
     )
 
 

@@ -144,3 +144,75 @@ def _writer_for_subclass(value: Any) -> Callable[[list[bytes], Any], int]:
         if isinstance(value, base):
             return _WRITERS[base]
     raise ValueError(f"unserializable object: {value!r} ({type(value)})")
+
+
+# --- reading: record boundaries and the few fields PIScan needs, without decoding a whole flow ---
+
+_TAGS = frozenset(b",#^!~}];")
+_MAX_PREFIX = 12  #: digits of a tnetstring length (a record of up to 1 TB)
+
+
+class RecordError(ValueError):
+    """Bytes that are not a tnetstring record where one should start."""
+
+
+def record_span(data: bytes | memoryview, start: int) -> int | None:
+    """End offset of the complete tnetstring starting at ``start`` in ``data``; ``None`` if the data
+    stops inside it (a record still being written, or cut off); :class:`RecordError` if malformed."""
+    colon = bytes(data[start:start + _MAX_PREFIX + 1]).find(b":")
+    if colon < 0:
+        if len(data) - start > _MAX_PREFIX:
+            raise RecordError("no length prefix")
+        return None
+    digits = bytes(data[start:start + colon])
+    if not digits.isdigit():
+        raise RecordError(f"bad length prefix {digits[:16]!r}")
+    end = start + colon + 1 + int(digits) + 1
+    if end > len(data):
+        return None
+    if data[end - 1] not in _TAGS:
+        raise RecordError(f"bad type tag {bytes(data[end - 1:end])!r}")
+    return end
+
+
+def split_records(data: bytes | memoryview) -> tuple[list[tuple[int, int]], int]:
+    """``(offset, length)`` of each complete record at the start of ``data``, and the bytes they
+    take; stops before an incomplete last record. :class:`RecordError` names a malformed one."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(data):
+        end = record_span(data, pos)
+        if end is None:
+            break
+        spans.append((pos, end - pos))
+        pos = end
+    return spans, pos
+
+
+def dict_items(record: bytes | memoryview) -> dict[str, memoryview]:
+    """The top-level entries of a tnetstring dict, each value still encoded (a view, not a copy)."""
+    view = memoryview(record)
+    colon = bytes(view[:_MAX_PREFIX + 1]).find(b":")
+    if colon < 0 or view[-1:] != b"}":
+        raise RecordError("not a tnetstring dict")
+    pos, stop = colon + 1, len(view) - 1
+    out: dict[str, memoryview] = {}
+    while pos < stop:
+        key_end = record_span(view, pos)
+        if key_end is None or key_end > stop:
+            raise RecordError("dict key runs past the record")
+        key_colon = bytes(view[pos:pos + _MAX_PREFIX + 1]).find(b":")
+        key = bytes(view[pos + key_colon + 1:key_end - 1]).decode("utf-8", "surrogateescape")
+        value_end = record_span(view, key_end)
+        if value_end is None or value_end > stop:
+            raise RecordError(f"value of {key!r} runs past the record")
+        out[key] = view[key_end:value_end]
+        pos = value_end
+    return out
+
+
+def scalar(encoded: bytes | memoryview) -> Any:
+    """Decode one small encoded value (a string, number, boolean or null)."""
+    from mitmproxy.io import tnetstring
+
+    return tnetstring.loads(bytes(encoded))

@@ -20,6 +20,8 @@ class SessionJoiner:
     """Joins one recorded proxy session to the scanned app's facts."""
 
     session: Path
+    #: the session's verify outcome when the caller already has it (the scan command's gate)
+    verification: Any = None
     name: str = "proxy-session"
 
     def join(self, result: Mapping[str, Any], progress: Progress) -> FactBundle:
@@ -27,7 +29,8 @@ class SessionJoiner:
         ``seen_in_traffic`` set."""
         progress(f"joining proxy session {self.session}")
         app = result.get("app") or {}
-        traffic, limitations = session_facts(self.session, first_party_prefixes=app.get("first_party_prefixes", []))
+        traffic, limitations = session_facts(self.session, first_party_prefixes=app.get("first_party_prefixes", []),
+                                             verification=self.verification)
         seen = {obs["party"].get("sdk_id") for obs in traffic.get("observations", []) if obs["party"].get("sdk_id")}
         sections: dict[str, Any] = {"traffic": traffic}
         sdks = (result.get("facts") or {}).get("sdks")

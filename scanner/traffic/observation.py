@@ -28,6 +28,7 @@ class RequestData:
     http_version: str
     headers: tuple[tuple[bytes, bytes], ...]
     content: bytes  #: the raw body as sent (still content-encoded)
+    timestamp_end: float | None = None  #: when the request's last byte arrived, if known
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive), decoded as latin-1, or ``None``."""
@@ -107,6 +108,7 @@ class Observation:
     opaque_reason: str | None
     truncated: bool
     request_sha256: str
+    time_end: str | None = None  #: when the request's last byte arrived (``time`` is its first byte)
 
     @property
     def id(self) -> str:
@@ -120,6 +122,7 @@ class Observation:
             "seq": self.seq,
             "flow_id": self.flow_id,
             "time": self.time,
+            "time_end": self.time_end,
             "phase": self.phase,
             "method": self.method,
             "scheme": self.scheme,

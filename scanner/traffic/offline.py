@@ -182,50 +182,102 @@ def capture_facts(observations: list[Observation]) -> tuple[dict[str, Any], list
 
 
 def session_facts(
-    session_dir: str | Path, first_party_prefixes: Sequence[str] | None = None
+    session_dir: str | Path, first_party_prefixes: Sequence[str] | None = None, verification: Any = None,
 ) -> tuple[dict[str, Any], list[Limitation]]:
     """``facts.traffic`` and limitations from a recorded session directory.
 
     Observations come from the chained ``observations.jsonl`` (up to the first line that does not
-    verify; a broken chain or a torn last line is reported as a limitation). With
-    ``first_party_prefixes`` (the scanned APK's package and aliases) every observation's party
-    is attributed again against them, so the app's own hosts count as first party even when the
-    proxy ran without ``--apk``; the recorded log itself is not changed.
+    verify). ``verification`` is the session's :class:`~scanner.traffic.verify.SessionVerification`
+    (computed here, against the examiner key of this machine if there is one, when not given);
+    when it is not OK the outcome becomes a ``session_unverified`` limitation. The session section
+    records the sha256 of every session file, the seals' key, restarts and the marks timeline.
+    With ``first_party_prefixes`` (the scanned APK's package and aliases) every observation's party
+    is attributed again against them; the recorded log itself is not changed.
     """
+    from ..hashing import digest_file
+    from .session import EVENTS_FILE, SESSION_FILES
+    from .verify import verify_session
+
     root = Path(session_dir)
     meta = load_session_meta(root)
+    if verification is None:
+        verification = verify_session(root, expected_fingerprint=default_expected_fingerprint())
     limitations: list[Limitation] = []
     obs_path = root / OBSERVATIONS_FILE
-    if obs_path.exists():
-        observations, obs_report = read_chain(obs_path)
-    else:
-        observations, obs_report = [], None
+    observations, obs_report = read_chain(obs_path) if obs_path.exists() else ([], None)
     marks_path = root / MARKS_FILE
-    marks, marks_report = read_chain(marks_path) if marks_path.exists() else ([], None)
-    for report in (obs_report, marks_report):
-        if report is None:
-            continue
-        if not report.ok:
-            limitations.append(Limitation("entry_unreadable", f"hash chain broken: {report.error}; only the {report.records} records before it are used", report.path))
-        elif report.torn_tail:
-            limitations.append(Limitation("entry_unreadable", "last line incomplete (proxy killed mid-write); ignored", report.path))
+    marks, _ = read_chain(marks_path) if marks_path.exists() else ([], None)
+    events_path = root / EVENTS_FILE
+    events, _ = read_chain(events_path) if events_path.exists() else ([], None)
+    if not verification.ok:
+        limitations.append(Limitation("session_unverified", f"piscan verify: {verification.summary()}", str(root)))
+    if obs_report is not None and not obs_report.ok:
+        limitations.append(Limitation("entry_unreadable", f"hash chain broken: {obs_report.error}; only the "
+                                      f"{obs_report.records} records before it are used", obs_report.path))
     resolver = PartyResolver(first_party_prefixes=first_party_prefixes) if first_party_prefixes else None
     for obs in observations:
         obs.pop("prev_sha256", None)
+        obs.setdefault("time_end", None)
         if resolver is not None:
             obs["party"] = resolver.party_of(obs["host"]).to_json()
     observations.sort(key=lambda o: o["seq"])
+    files = []
+    for path in sorted([root / name for name in SESSION_FILES if (root / name).is_file()] + list(root.glob("*.torn-*"))):
+        digest = digest_file(path)
+        files.append({"name": path.name, "size": digest["size"], "sha256": digest["sha256"]})
+    stops = [e for e in events if e.get("event") in ("stop", "resume")]
+    last_seal = verification.last_seal
+    report = verification.to_json()
     session = {
         "id": "session",
         "dir": root.name,
         "started_at": meta.get("started_at"),
+        "ended_at": last_seal["time"] if last_seal else (stops[-1]["time"] if stops else None),
         "tool_version": meta.get("tool_version"),
         "mitmproxy_version": meta.get("mitmproxy_version"),
         "device_profile_sha256": meta.get("device_profile_sha256"),
         "apk": meta.get("apk"),
-        "marks": [{"seq": m["seq"], "time": m["time"], "mark": m["mark"], "phase": m["phase"]} for m in marks],
-        "chains_verified": all(r is None or r.ok for r in (obs_report, marks_report)),
+        "marks": [{"seq": m["seq"], "time": m["time"], "mark": m["mark"], "phase": m["phase"],
+                   "custom": bool(m.get("custom", False))} for m in marks],
+        "restarts": [{"time": e["time"], "reason": e.get("reason"), "previous_seal": e.get("previous_seal")}
+                     for e in events if e.get("event") == "restart"],
+        "chains_verified": verification.ok,
         "flows_file": FLOWS_FILE if (root / FLOWS_FILE).exists() else None,
+        "files": files,
+        "seal": {"fingerprint": verification.fingerprint, "seals": verification.seals,
+                 "head": last_seal["head"] if last_seal else None, "last_kind": last_seal["kind"] if last_seal else None,
+                 "closed": verification.closed},
+        "verify": {"ok": verification.ok, "summary": verification.summary(),
+                   "expected_fingerprint": verification.expected_fingerprint, "flows": verification.flows,
+                   "observations": verification.observations, "unanalysed": report["unanalysed"],
+                   "problems": report["problems"][:200], "problem_count": len(verification.problems),
+                   "notes": report["notes"]},
     }
     limitations.extend(traffic_limitations(observations))
     return {"session": session, "observations": observations, "frequency": frequency(observations)}, limitations
+
+
+def default_expected_fingerprint() -> str | None:
+    """The key a session's seals are checked against when none is named: ``$PISCAN_KEY_FINGERPRINT``,
+    else the examiner key of this machine (``$PISCAN_KEY`` or the default path), if it exists."""
+    import os
+
+    from ..keys import default_key_path, load_key
+
+    named = os.environ.get("PISCAN_KEY_FINGERPRINT")
+    if named:
+        return named
+    path = default_key_path()
+    return load_key(path).fingerprint if path.exists() else None
+
+
+def session_gate(session_dir: str | Path, accept_unverified: bool) -> Any:
+    """Verify a session before a scan joins it: ``InputError`` (one line) when it fails, unless
+    ``accept_unverified``; returns the :class:`~scanner.traffic.verify.SessionVerification`."""
+    from .verify import verify_session
+
+    verification = verify_session(session_dir, expected_fingerprint=default_expected_fingerprint())
+    if not verification.ok and not accept_unverified:
+        raise InputError(f"fails piscan verify ({verification.summary()}); check it with `piscan verify {session_dir}`, "
+                         "or give --accept-unverified to use it anyway (the result then says so)", session_dir)
+    return verification

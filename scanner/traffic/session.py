@@ -1,4 +1,17 @@
-"""A proxy session directory: ``session.json``, ``observations.jsonl``, ``marks.jsonl``, ``flows.mitm``."""
+"""A proxy session directory and its files.
+
+| file | written by | content |
+| --- | --- | --- |
+| ``session.json`` | the proxy, once | start time, versions, device-profile hash, the APK |
+| ``flows.mitm`` | the proxy's event loop, one record per flow as it completes | mitmproxy's own format |
+| ``flows.index.jsonl`` | the sealer | one chained line per flow record: offset, length, sha256 |
+| ``observations.jsonl`` | the analysis process | one chained line per flow, same numbering |
+| ``marks.jsonl`` | ``piscan mark`` | phase marks |
+| ``events.jsonl`` | the proxy | start, restart, stop, analysis stopped or resumed |
+| ``seals.jsonl`` | the sealer | signed checkpoints over all of the above |
+
+``session.lock`` only holds the one-writer lock and is not evidence.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +33,14 @@ SESSION_FILE = "session.json"
 OBSERVATIONS_FILE = "observations.jsonl"
 MARKS_FILE = "marks.jsonl"
 FLOWS_FILE = "flows.mitm"
+FLOW_INDEX_FILE = "flows.index.jsonl"
+EVENTS_FILE = "events.jsonl"
+SEALS_FILE = "seals.jsonl"
+LOCK_FILE = "session.lock"
+#: the hash-chained logs a seal covers, in the order seals list them
+CHAINED_FILES = (EVENTS_FILE, MARKS_FILE, FLOW_INDEX_FILE, OBSERVATIONS_FILE)
+#: every evidence file of a session (the lock file is not one)
+SESSION_FILES = (SESSION_FILE, EVENTS_FILE, MARKS_FILE, FLOWS_FILE, FLOW_INDEX_FILE, OBSERVATIONS_FILE, SEALS_FILE)
 
 
 def init_session(
@@ -82,3 +103,25 @@ def load_session_meta(session_dir: str | Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != SESSION_FORMAT:
         raise InputError(f"not a PIScan session file (expected format {SESSION_FORMAT!r})", path)
     return meta
+
+
+def has_recording(session_dir: str | Path) -> bool:
+    """Whether a session folder already holds recorded evidence (so a new proxy must ``--resume``)."""
+    root = Path(session_dir)
+    return any((root / name).is_file() and (root / name).stat().st_size > 0
+               for name in (FLOWS_FILE, EVENTS_FILE, SEALS_FILE, OBSERVATIONS_FILE))
+
+
+def append_event(session_dir: str | Path, event: str, fields: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
+    """Append one lifecycle record to ``events.jsonl`` (chained, fsynced) and return it."""
+    from .store import ChainWriter
+
+    stamp = time.time() if now is None else now
+    writer = ChainWriter(Path(session_dir) / EVENTS_FILE, locked=True)
+    try:
+        line = writer.append_with(lambda last: {
+            "seq": (last["seq"] + 1) if last else 1, "time": iso_time(stamp), "ts": round(stamp, 6),
+            "event": event, **fields})
+    finally:
+        writer.close()
+    return json.loads(line)

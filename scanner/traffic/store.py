@@ -69,6 +69,11 @@ class ChainWriter:
         self._last_line = last
 
     @property
+    def last_line(self) -> bytes | None:
+        """The last line in the log (with its newline), or ``None`` for an empty log."""
+        return self._last_line
+
+    @property
     def last_record(self) -> dict[str, Any] | None:
         """The last record in the log (parsed when asked for, not on every append)."""
         return json.loads(self._last_line) if self._last_line else None

@@ -1,72 +1,132 @@
-"""The addon's analysis process: decode, match, attribute, and write the session files.
+"""The analysis process: read captured flows from ``flows.mitm`` and write their observations.
 
-The proxy's event loop only sends small pieces in batches down a pipe (the request state, the
-response state, each connection's state once); this separate process (own interpreter, own GIL,
-scheduled only when a CPU would otherwise idle) does everything else, so the proxy's throughput
-does not depend on the analysis. The flows file gets exactly the bytes mitmproxy's own writer
-would give for ``HTTPFlow.get_state()``, rebuilt from those pieces (:mod:`flowfile`). When the
-proxy stops or dies the pipe reaches end-of-file; the process writes what reached it and exits.
+Capture comes first: the proxy writes every flow to ``flows.mitm`` itself, on its event loop,
+before the client sees the response. This process follows that file (:class:`RecordTail`) and
+appends one observation per flow to ``observations.jsonl``, numbered like the flows, so it may
+fall behind without any flow being lost, and the proxy keeps no queue for it: the backlog is the
+part of ``flows.mitm`` not yet analysed, on disk. A step reads at most ``STEP_BYTES``, so this
+process's memory is bounded too. It runs only when a CPU would otherwise idle (``SCHED_IDLE``).
+
+The same :class:`SessionAnalyser` serves ``piscan traffic resume``, which analyses the flows a
+crash left without an observation.
+
+Control (a pipe from the proxy): ``D`` drain (analyse what is on disk, then exit), ``S`` stop
+after the current flow; end-of-file (the proxy died) stops at once. After each step the number
+of the last flow analysed goes to the status pipe.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import select
 import signal
-import time
-from dataclasses import dataclass
+import sys
 from pathlib import Path
-from multiprocessing.connection import Connection
-from typing import Any, BinaryIO
+from typing import Any
 
-from . import flowfile
-from .channel import Receiver
-from .flowdata import request_data_from_state
-from .session import FLOWS_FILE, OBSERVATIONS_FILE
+from .analyze import Analyzer
+from .flowfile import dict_items, scalar
+from .observation import Observation, RequestData
+from .phases import LiveTimeline
+from .records import RecordTail
+from .session import FLOWS_FILE, MARKS_FILE, OBSERVATIONS_FILE
 from .store import ChainWriter
 
 log = logging.getLogger("piscan")
-REQUEST_CACHE_MAX = 4096
-GATHER_S = 0.1
+STEP_BYTES = 4 << 20  #: most bytes of flows read per step (a larger single flow is read whole)
+GATHER_S = 0.1  #: how long to let flows gather once the backlog is empty
 
 
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What the analysis process needs (plain values: it is sent to a fresh interpreter)."""
-
-    session: str | None
-    device: str | None
-    package: str | None
-    body_cap: int
-    sync_interval: float = 0.0  #: least seconds between group fsyncs (0: after every batch)
+class SessionMismatch(ValueError):
+    """observations.jsonl claims more flows than flows.mitm holds."""
 
 
-def run(pipe: Connection, config: WorkerConfig) -> None:
-    """Process batches from the proxy until it closes the pipe (or its process is gone)."""
-    # Ctrl-C reaches the whole process group; the proxy's done() tells us when to stop, after
-    # everything queued is written
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _yield_to_the_proxy()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    analyser = _Analyser(config)
-    receiver = Receiver(pipe.fileno())
-    try:
-        while True:
-            try:
-                batches = receiver.messages(timeout=analyser.sync_due_in())
-            except EOFError:  # the proxy stopped, or was killed: everything that reached us is written
-                return
-            for batch in batches:
-                for entry in batch:
-                    analyser.handle(entry)
-            analyser.sync_if_due()
-            if batches:
-                # let the next batches gather: fewer, longer passes keep this process's caches warm
-                # and wake it less often (in the benchmark, a quarter less CPU per flow, and less
-                # slowdown of the proxy that shares the machine); flows wait at most this long
-                time.sleep(GATHER_S)
-    finally:
-        analyser.close()
+def request_of(record: bytes) -> RequestData:
+    """The request of one flow record, decoding only its ``request`` and ``id`` entries (the
+    whole record, migrated, when it was written by another mitmproxy flow format)."""
+    from mitmproxy import version
+    from mitmproxy.io import compat, tnetstring
+
+    from .flowdata import request_data_from_state
+
+    items = dict_items(record)
+    if scalar(items["version"]) != version.FLOW_FORMAT_VERSION:
+        state = compat.migrate_flow(tnetstring.loads(record))
+        return request_data_from_state(str(state["id"]), state["request"])
+    return request_data_from_state(str(scalar(items["id"])), tnetstring.loads(bytes(items["request"])))
+
+
+def _unreadable(seq: int, offset: int, reason: str) -> RequestData:
+    return RequestData(flow_id=f"unreadable@{offset}", timestamp=0.0, method="", scheme="", host="", port=0,
+                       url="", path="", http_version="", headers=(), content=b"")
+
+
+class SessionAnalyser:
+    """Observations for a session's flows, from the first flow without one, in flow order."""
+
+    def __init__(self, session: str | Path, analyzer: Analyzer) -> None:
+        root = Path(session)
+        self.analyzer = analyzer
+        self.observations = ChainWriter(root / OBSERVATIONS_FILE)  # moves a torn last line aside
+        last = self.observations.last_record
+        self.seq = int(last["seq"]) if last else 0
+        self.tail = RecordTail(root / FLOWS_FILE)
+        if self.tail.skip(self.seq) != self.seq:
+            raise SessionMismatch(f"{root / OBSERVATIONS_FILE} has observations up to flow {self.seq}, "
+                                  f"but {root / FLOWS_FILE} holds only {self.tail.seq} flows")
+        self.timeline = LiveTimeline(root / MARKS_FILE)
+
+    def pending(self) -> int:
+        """Bytes of captured flows not analysed yet."""
+        return max(0, self.tail.size() - self.tail.offset)
+
+    def step(self, max_bytes: int = STEP_BYTES, stop: Any = None) -> int:
+        """Analyse the next complete flows (at most ``max_bytes`` of them); how many were analysed."""
+        done = 0
+        for seq, offset, record in self.tail.read(max_bytes):
+            self.observations.append(self.observe(seq, offset, record).to_json(), sync=False)
+            self.seq = seq
+            done += 1
+            if stop is not None and stop():
+                # the rest of this step is analysed on the next run: rewind the reader to it
+                self.tail.offset = offset + len(record)
+                self.tail.seq = seq
+                break
+        return done
+
+    def observe(self, seq: int, offset: int, record: bytes) -> Observation:
+        """The observation of one flow record (an unreadable record gives an opaque one)."""
+        try:
+            req = request_of(record)
+        except Exception as exc:  # noqa: BLE001 - a damaged record must not stop the session
+            return self.analyzer.failed(_unreadable(seq, offset, str(exc)), seq, "unmarked",
+                                        f"unreadable flow record at byte {offset}: {type(exc).__name__}: {exc}")
+        phase = self.timeline.phase_at(req.timestamp)
+        try:
+            obs = self.analyzer.observe(req, seq, phase)
+        except Exception as exc:  # noqa: BLE001 - one bad flow must not stop the session
+            log.exception("piscan: analysis of flow %s failed", req.flow_id)
+            obs = self.analyzer.failed(req, seq, phase, f"analysis error: {type(exc).__name__}: {exc}")
+        if obs.matches or obs.opaque:
+            kinds = ",".join(sorted({m.pi_type for m in obs.matches})) or "-"
+            log.info("piscan: #%d %s %s %s PI=%s%s", seq, phase, obs.method, obs.host, kinds,
+                     " (opaque)" if obs.opaque else "")
+        return obs
+
+    def close(self) -> None:
+        """Flush, fsync and close the observations log."""
+        self.observations.close()
+        self.tail.close()
+
+
+def make_analyzer(device: str | None, package: str | None, body_cap: int) -> Analyzer:
+    """The analyser for a session: device profile, party resolver, body cap."""
+    from .device_profile import load_profile
+    from .party import PartyResolver
+
+    return Analyzer(load_profile(device) if device else None, PartyResolver(package), body_cap)
 
 
 def _yield_to_the_proxy() -> None:
@@ -77,98 +137,46 @@ def _yield_to_the_proxy() -> None:
         os.nice(19)
 
 
-class _Analyser:
-    """The worker's state: the analyser, the session files, and the pieces awaiting their flow."""
+def run(config: dict[str, Any]) -> int:
+    """The analysis process's main loop (see the module docstring)."""
+    from .helpers import helper_start
 
-    def __init__(self, config: WorkerConfig) -> None:
-        from .analyze import Analyzer
-        from .party import PartyResolver
-        from .device_profile import load_profile
+    helper_start(config, signal.SIGTERM)
+    stopping = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    _yield_to_the_proxy()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    control, status = config["control_fd"], config["status_fd"]
+    os.set_blocking(status, False)  # progress reports are dropped, never waited for
+    try:
+        analyser = SessionAnalyser(config["session"], make_analyzer(config["device"], config["package"], config["body_cap"]))
+    except (OSError, ValueError) as exc:
+        log.error("piscan: the analysis process cannot start: %s", exc)
+        return 3
+    draining = False
+    try:
+        while not stopping["now"]:
+            done = analyser.step(stop=lambda: stopping["now"])
+            try:
+                os.write(status, b"%d\n" % analyser.seq)
+            except OSError:
+                pass
+            if done and analyser.pending():
+                continue  # a backlog: keep going
+            if draining and not done:
+                break
+            ready, _, _ = select.select([control], [], [], 0 if draining else GATHER_S)
+            if ready:
+                data = os.read(control, 64)
+                if not data:  # the proxy has gone: stop; what is left waits for `traffic resume`
+                    break
+                if b"S" in data:
+                    break
+                draining = draining or b"D" in data
+    finally:
+        analyser.close()
+    return 0
 
-        self.analyzer = Analyzer(load_profile(config.device) if config.device else None,
-                                 PartyResolver(config.package), config.body_cap)
-        self.observations: ChainWriter | None = None
-        self.flows: BinaryIO | None = None
-        if config.session:
-            self.observations = ChainWriter(Path(config.session) / OBSERVATIONS_FILE)
-            self.flows = open(Path(config.session) / FLOWS_FILE, "ab")  # noqa: SIM115 - closed in close()
-        self.sync_interval = config.sync_interval
-        self._dirty_since: float | None = None  # when the first line not yet fsynced was written
-        self.conns: dict[str, flowfile.Encoded] = {}  # each connection's state, encoded once
-        self.requests: dict[str, dict[str, Any]] = {}  # request states awaiting their flow record
 
-    def handle(self, item: tuple[Any, ...]) -> None:
-        """One item of a batch: a request to analyse, a connection's state, or a finished flow."""
-        kind = item[0]
-        if kind == "req":
-            self._request(*item[1:])
-        elif kind == "conn":
-            self.conns[item[1]] = flowfile.encode(item[2])
-        elif kind == "forget":
-            self.conns.pop(item[1], None)
-        elif kind == "flow" and self.flows is not None:
-            self._flow(item[1])
-
-    def _request(self, flow_id: str, seq: int, phase: str, state: dict[str, Any]) -> None:
-        if self.flows is not None:
-            if len(self.requests) >= REQUEST_CACHE_MAX:
-                self.requests.pop(next(iter(self.requests)))
-            self.requests[flow_id] = state
-        req = request_data_from_state(flow_id, state)
-        try:
-            obs = self.analyzer.observe(req, seq, phase)
-        except Exception as exc:  # noqa: BLE001 - one bad flow must not stop the session
-            log.exception("piscan: analysis of flow %s failed", flow_id)
-            obs = self.analyzer.failed(req, seq, phase, f"analysis error: {type(exc).__name__}: {exc}")
-        if self.observations is not None:
-            self.observations.append(obs.to_json(), sync=False)
-            self._written()
-        if obs.matches or obs.opaque:
-            kinds = ",".join(sorted({m.pi_type for m in obs.matches})) or "-"
-            log.info("piscan: #%d %s %s %s PI=%s%s", seq, phase, obs.method, obs.host, kinds,
-                     " (opaque)" if obs.opaque else "")
-
-    def _flow(self, state: dict[str, Any]) -> None:
-        """Write the flow's record: the state ``HTTPFlow.get_state()`` gives, byte for byte."""
-        assert self.flows is not None
-        queued = self.requests.pop(state["id"], None)
-        if state["request"] is None:
-            state["request"] = queued
-        state["client_conn"] = self.conns[state["client_conn"]]
-        state["server_conn"] = self.conns[state["server_conn"]]
-        self.flows.write(flowfile.dumps(state))
-        self.flows.flush()
-        self._written()
-
-    def _written(self) -> None:
-        if self._dirty_since is None:
-            self._dirty_since = time.monotonic()
-
-    def sync_due_in(self) -> float | None:
-        """Seconds until the next group fsync is due; ``None`` when everything is synced."""
-        if self._dirty_since is None:
-            return None
-        return max(0.0, self._dirty_since + self.sync_interval - time.monotonic())
-
-    def sync_if_due(self) -> None:
-        """Group commit: each line reached the operating system when written (a crash of the proxy
-        or of this process loses nothing); after each batch of flows (or at most every
-        ``sync_interval`` seconds, for disks where fsync is slow) one fsync per file makes them
-        survive a crash of the machine too."""
-        due = self.sync_due_in()
-        if due is None or due > 0:
-            return
-        if self.observations is not None:
-            self.observations.sync()
-        if self.flows is not None:
-            os.fsync(self.flows.fileno())
-        self._dirty_since = None
-
-    def close(self) -> None:
-        """Sync and close the session files."""
-        if self.observations is not None:
-            self.observations.close()
-        if self.flows is not None:
-            self.flows.flush()
-            os.fsync(self.flows.fileno())
-            self.flows.close()
+if __name__ == "__main__":
+    sys.exit(run(json.loads(sys.argv[1])))

@@ -289,15 +289,15 @@ def test_traffic_analyze_keeps_the_complete_flows_of_a_cut_off_capture(bad_dir: 
     assert doc["traffic"]["observations"], "the complete flows before the cut are analysed"
 
 
-def test_verify_reports_a_torn_last_line_and_passes(bad_dir: Path, capsys) -> None:
-    """A proxy killed mid-write leaves a torn last line: reported, ignored, not a failure."""
+def test_verify_reports_a_torn_last_line_as_not_sealed(bad_dir: Path, capsys) -> None:
+    """A process killed mid-write leaves a torn last line: reported as not sealed, never as OK."""
     session = bad_dir / "killed"
     shutil.copytree(SAMPLE_SESSION, session)
     with open(session / "marks.jsonl", "ab") as handle:
         handle.write(b'{"seq": 9, "ti')
-    assert main(["verify", "killed"]) == 0
+    assert main(["verify", "killed"]) == 3
     out = capsys.readouterr().out
-    assert "marks.jsonl: " in out and "chain OK; last line incomplete (killed mid-write), ignored" in out
+    assert "NOT SEALED: marks.jsonl line 3: incomplete last line (cut off by a crash): not sealed" in out
 
 
 def test_traffic_analyze_accepts_torn_marks(bad_dir: Path, capsys) -> None:

@@ -134,11 +134,50 @@ class Proxy:
 
 
 @pytest.fixture
-def start_proxy(tmp_path: Path) -> Iterator:
+def examiner_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh examiner key, used by every proxy the test starts and expected by verify."""
+    from scanner.keys import create_key
+
+    key = create_key(tmp_path / "keys" / "examiner-key.pem")
+    monkeypatch.setenv("PISCAN_KEY", str(key.path))
+    monkeypatch.setenv("PISCAN_KEY_FINGERPRINT", key.fingerprint)
+    return key.path
+
+
+def children(pid: int) -> list[int]:
+    """Child process ids of a process, from /proc."""
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(x) for x in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return out
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float = 60) -> None:
+    """Wait until none of the processes is alive; fail naming the survivors."""
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still running after {timeout} s: {[p for p in pids if alive(p)]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def start_proxy(tmp_path: Path, examiner_key: Path) -> Iterator:
     """Factory: start mitmdump with the addon on a free loopback port; stopped after the test."""
     started: list[Proxy] = []
 
-    def start(session: Path, device: Path | None = None, extra: tuple[str, ...] = ()) -> Proxy:
+    def start(session: Path, device: Path | None = None, extra: tuple[str, ...] = (), wait: bool = True) -> Proxy:
         if not MITMDUMP.is_file():
             pytest.fail(f"mitmdump is not installed next to {sys.executable}")
         port = free_port()
@@ -153,6 +192,8 @@ def start_proxy(tmp_path: Path) -> Iterator:
         proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         proxy = Proxy(proc, port, confdir, session, log)
         started.append(proxy)
+        if not wait:
+            return proxy
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -168,5 +209,9 @@ def start_proxy(tmp_path: Path) -> Iterator:
 
     yield start
     for proxy in started:
+        helpers = children(proxy.proc.pid)
         if proxy.proc.poll() is None:
             proxy.kill()
+        for pid in helpers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

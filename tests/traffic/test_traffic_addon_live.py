@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import gzip
 import hashlib
 import json
 import ssl
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from mitmproxy import io
 
 from scanner.cli import main
 from scanner.traffic.offline import session_facts
-from scanner.traffic.store import read_chain
 from scanner.traffic.verify import verify_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +66,6 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
         sent.append(body)
         client.post(f"{http_base}/collect", content=body,
                     headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}).raise_for_status()
-        _wait_for_records(obs_file, 1)
 
         assert main(["mark", "consent", "--session", str(session)]) == 0
         # B, after consent: protobuf over HTTPS (nested message 1 holds IMSI and base64 OAID)
@@ -75,7 +73,6 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
         body = _pb_bytes(1, inner) + _varint(2 << 3) + _varint(7)
         sent.append(body)
         client.post(f"{https_base}/pb", content=body, headers={"Content-Type": "application/x-protobuf"}).raise_for_status()
-        _wait_for_records(obs_file, 2)
 
         assert main(["mark", "refuse", "--session", str(session)]) == 0
         # C, after refusal: a form and a multipart upload over HTTPS
@@ -85,7 +82,6 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
                     headers={"Content-Type": "application/x-www-form-urlencoded"}).raise_for_status()
         files = {"file": ("c.json", json.dumps({"contacts": [{"name": "金丝雀测试"}]}, ensure_ascii=False).encode(), "application/json")}
         client.post(f"{https_base}/upload", files=files).raise_for_status()
-        _wait_for_records(obs_file, 4)
 
         assert main(["mark", "background", "--session", str(session)]) == 0
         # D, background: query, JSON in a header, a hash in a header, base64 in a cookie
@@ -117,8 +113,8 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
     assert [m["phase"] for m in facts["session"]["marks"]] == ["after_consent", "after_refusal", "background"]
     # the addon never alters traffic: the servers got the bodies byte for byte
     assert [b for _m, _p, b in echo_servers.received if b in sent] == sent
-    report = verify_session(session)
-    assert report.ok and report.flows is not None and report.flows.flows == 5
+    report = verify_session(session, expected_fingerprint=os.environ["PISCAN_KEY_FINGERPRINT"])
+    assert report.ok and report.flows == 5, [p.text() for p in report.problems]
     # flows.mitm is mitmproxy's native format: mitmproxy reads back the same flows, bodies as sent
     with open(session / "flows.mitm", "rb") as handle:
         flows = list(io.FlowReader(handle).stream())
@@ -127,52 +123,3 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
     assert [by_id[o["flow_id"]].request.raw_content for o in obs][:3] == sent
     assert all(f.response.status_code == 200 and f.server_conn.address[0] == "127.0.0.1" for f in flows)
     assert by_id[obs[1]["flow_id"]].server_conn.tls_established
-
-
-def test_sigkill_mid_load_leaves_a_chain_that_verifies(tmp_path, echo_servers, start_proxy) -> None:
-    session = tmp_path / "session"
-    proxy = start_proxy(session, PROFILE)
-    url = f"http://127.0.0.1:{echo_servers.http_port}/load"
-    stop = threading.Event()
-
-    def load() -> None:
-        with httpx.Client(proxy=proxy.url, timeout=5) as client:
-            n = 0
-            while not stop.is_set():
-                n += 1
-                try:
-                    client.post(url, json={"n": n, "imei": IMEI1, "pad": "x" * 2000})
-                except httpx.HTTPError:
-                    return
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    _wait_for_records(session / "observations.jsonl", 60)
-    assert main(["mark", "consent", "--session", str(session)]) == 0
-    obs_file = session / "observations.jsonl"
-    deadline = time.monotonic() + 60
-    while b'"phase":"after_consent"' not in obs_file.read_bytes() or obs_file.read_bytes().count(b"\n") < 120:
-        assert time.monotonic() < deadline, "no after_consent observation was written"
-        time.sleep(0.05)
-    proxy.kill()
-    stop.set()
-    for thread in threads:
-        thread.join()
-    # the analysis process writes what reached it before the kill, then exits on its own
-    size = -1
-    while size != obs_file.stat().st_size:
-        size = obs_file.stat().st_size
-        time.sleep(1.0)
-
-    report = verify_session(session)
-    assert report.ok, report
-    chain = next(c for c in report.chains if c.path.endswith("observations.jsonl"))
-    assert chain.records >= 120
-    records, _ = read_chain(session / "observations.jsonl")
-    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
-    assert all(("imei", "body:$.imei", "plain") in _found(r) for r in records)
-    phases = [r["phase"] for r in records]
-    assert phases[0] == "before_consent" and phases[-1] == "after_consent"
-    assert phases == sorted(phases, key=lambda p: p != "before_consent")
-    assert main(["verify", str(session)]) == 0

@@ -39,7 +39,7 @@ def test_mark_outside_a_session_and_bad_names(tmp_path: Path, capsys) -> None:
     session.mkdir()
     (session / "session.json").write_bytes((SAMPLE / "session.json").read_bytes())
     assert main(["mark", "Not Valid", "--session", str(session)]) == 2
-    assert "bad mark name 'Not Valid'" in capsys.readouterr().err
+    assert "unknown mark 'Not Valid'" in capsys.readouterr().err
     assert main(["mark", "refuse", "--session", str(session)]) == 0
     assert "phase -> after_refusal (mark #1)" in capsys.readouterr().out
 
@@ -47,13 +47,14 @@ def test_mark_outside_a_session_and_bad_names(tmp_path: Path, capsys) -> None:
 def test_verify_detects_an_edited_observation(tmp_path: Path, capsys) -> None:
     session = tmp_path / "s"
     session.mkdir()
-    for name in ("session.json", "observations.jsonl", "marks.jsonl", "flows.mitm"):
+    for name in ("session.json", "observations.jsonl", "marks.jsonl", "flows.mitm", "flows.index.jsonl",
+                 "events.jsonl", "seals.jsonl"):
         (session / name).write_bytes((SAMPLE / name).read_bytes())
     text = (session / "observations.jsonl").read_text(encoding="utf-8")
     (session / "observations.jsonl").write_text(text.replace('"phase":"before_consent"', '"phase":"after_consent"', 1),
                                                 encoding="utf-8")
     assert main(["verify", str(session)]) == 3
-    assert "observations.jsonl: 1 records, chain BROKEN: line 2: prev_sha256 does not match line 1" in capsys.readouterr().out
+    assert "CHANGED: observations.jsonl line 1: changed: line 2 no longer links to it" in capsys.readouterr().out
     assert main(["verify", str(tmp_path / "nothing")]) == 3
     assert "not a PIScan session (no session.json)" in capsys.readouterr().err
 
@@ -89,14 +90,14 @@ def test_proxy_with_a_bad_profile_is_one_line(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err == f"piscan: {bad}:1: imei[0]: value '123' is too short to match reliably (at least 4 characters)\n"
 
 
-def test_piscan_proxy_mark_verify_as_documented(tmp_path: Path, echo_servers) -> None:
+def test_piscan_proxy_mark_verify_as_documented(tmp_path: Path, echo_servers, examiner_key) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     session = tmp_path / "session"
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanner", "proxy", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-         "--device", str(PROFILE), "--session", str(session), "--sync-interval", "0.5",
+         "--device", str(PROFILE), "--session", str(session), "--seal-interval", "0.5",
          "--", "--set", f"confdir={tmp_path / 'conf'}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -20,8 +20,8 @@ def _command_lines() -> list[str]:
         if line.startswith("```"):
             inside = not inside
             continue
-        if inside and line.startswith("piscan "):
-            lines.append(line.split("  #", 1)[0].strip())
+        if inside and line.strip().startswith("piscan "):
+            lines.append(line.strip().split("  #", 1)[0].strip())
     return lines
 
 
@@ -38,7 +38,8 @@ def test_documented_command_exists(line: str) -> None:
         if token.startswith("-") and token != "--":
             assert token in options, f"{line}: {token} is not an option of {command.name}"
     if command.name == "mark":
-        phase_for_mark(args[0])
+        custom = args[0] == "--custom"
+        phase_for_mark(args[1] if custom else args[0], custom=custom)
 
 
 def test_the_guide_covers_the_whole_workflow() -> None:

@@ -50,6 +50,7 @@ def _from_request(flow_id: str, req: http.Request) -> RequestData:
         flow_id=flow_id, timestamp=req.timestamp_start, method=req.method, scheme=req.scheme,
         host=req.pretty_host, port=req.port, url=req.pretty_url, path=req.path,
         http_version=req.http_version, headers=tuple(req.headers.fields), content=req.raw_content or b"",
+        timestamp_end=req.timestamp_end,
     )
 
 
