@@ -85,7 +85,8 @@ class Extractor:
         self.lex = lex
         self.pack = pack
         self.lay: Layout = layout(parsed.blocks)
-        self.excluded = {s.index for s in self.lay.sections if any(_EXCLUDED_SECTION.search(h) for h in s.path)}
+        # only a section's own heading decides: nested headings under a mis-levelled one stay in
+        self.excluded = {s.index for s in self.lay.sections if s.heading and _EXCLUDED_SECTION.search(s.heading)}
         # one search over the whole text (terms never span a newline), then bucketed by paragraph
         self.pi_hits = self._bucket(lex.find_pi(self.lay.text))
         self.perm_hits = self._bucket(lex.find_permissions(self.lay.text))

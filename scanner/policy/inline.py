@@ -19,6 +19,7 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)([^*_\n]{1,200}?)(?<=\S)[*_](?![\w*])")
+_REF_LINK = re.compile(r"\[([^\]\n]{1,200})\]\[[^\]\n]{0,50}\]")
 _LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s\n]*)(?:\s+\"[^\"\n]*\")?\)")
 
 
@@ -28,6 +29,8 @@ def parse_inline(source: str) -> tuple[str, list[Span], list[tuple[str, str]]]:
     Returns ``(text, marks, links)``; marks are offsets into ``text``; links are
     ``(link text, url)``. Unbalanced markers simply end at the end of the fragment.
     """
+    # reference-style links "[text][label]" keep their text
+    source = _REF_LINK.sub(r"\1", source)
     out: list[str] = []
     pos = 0
     length = 0

@@ -85,9 +85,18 @@ class Layout:
 
 def layout(blocks: list[Block]) -> Layout:
     """Infer headings, then split the blocks into sections and numbered paragraphs."""
+    levels = [heading_level(b) for b in blocks]
+    # a run of three or more inferred headings with nothing between them is a table of contents
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and levels[j]:
+            j += 1
+        if j - i >= 3:
+            levels[i:j] = [None] * (j - i)
+        i = j + 1
     fixed: list[Block] = []
-    for b in blocks:
-        level = heading_level(b)
+    for b, level in zip(blocks, levels):
         fixed.append(Block("heading", b.text, level=level, marks=b.marks, links=b.links, page=b.page) if level else b)
     sections = [Section(0, None, 0, None, 0, ())]
     paragraphs: list[Paragraph] = []
