@@ -35,7 +35,7 @@ _COLLECT = re.compile(
     r"收集|获取|读取|访问|使用|提供|上传|共享|申请|调用|采集|记录|需要|填写|提交|授权|处理|保存|存储|接收|传输|识别|验证|核验|绑定|"
     r"开启|同步|分享|发送|上报|检测|包括|包含|涉及|例如|如：|如:|collect|use|share|access|process|provide|obtain|receive|store",
     re.I)
-_DEFINITION = re.compile(r"(个人(敏感)?信息|敏感(个人)?信息|个人信息)(是|系)?指|指的是|是指")
+_DEFINITION = re.compile(r"(个人(敏感)?信息|敏感(个人)?信息|个人信息)\s*[：:]?\s*(是|系|指)|指的是|是指")
 _EXCLUDED_SECTION = re.compile(r"联系我们|如何联系|联系方式|contact us|本(政策|指引|隐私政策)如何更新|定义|释义|名词解释|术语", re.I)
 _CLAUSE_SPLIT = re.compile(r"[，,。；;！？!?：:\n]")
 _DATE = r"【?(\d{4})】?\s*[年\-/.]\s*【?(\d{1,2})】?\s*[月\-/.]\s*【?(\d{1,2})】?\s*日?"
@@ -72,7 +72,7 @@ def _iso(m: re.Match[str]) -> str | None:
 
 def _entity(raw: str) -> str:
     """A legal name without the words before it in the same run ("哔哩哔哩由上海…公司" -> "上海…公司")."""
-    cut = max(raw.rfind(w, 0, max(0, len(raw) - 6)) for w in ("由", "是", "为", "与", "即", "：", ":"))
+    cut = max(raw.rfind(w, 0, max(0, len(raw) - 6)) for w in ("由", "是", "为", "与", "即", "指", "：", ":"))
     return raw[cut + 1:] if cut >= 0 else raw
 
 
@@ -196,6 +196,16 @@ class Extractor:
                 break
         return purpose, scenario
 
+    def _pi_column_span(self, para: Paragraph) -> tuple[int, int] | None:
+        """(start, end) in the row text of the cell under a PI-list "PI" header, if the table has one."""
+        b = para.block
+        base = 0
+        for head, cell in zip(b.header, b.cells):
+            if self.lex.field_of(head, "pi_list") == "pi" and self.lex.field_of(head, "permission_list") != "permission":
+                return base, base + len(cell)
+            base += len(cell) + 3
+        return None
+
     def _row_field(self, para: Paragraph, table: str, want: str) -> str | None:
         b = para.block
         for head, cell in zip(b.header, b.cells):
@@ -213,12 +223,16 @@ class Extractor:
             if para.section in self.excluded:
                 continue
             via = via_of.get(pidx, "text")
+            span = None
             if b.kind == "row":
+                span = self._pi_column_span(para)
                 if via == "text":
-                    via = "pi_list" if self._row_field(para, "pi_list", "pi") else "table"
+                    via = "pi_list" if span else "table"
             for m in self.pi_hits.get(pidx, ()):
                 if not m.term.targets:
                     continue
+                if span and not (span[0] <= m.start < span[1]):
+                    continue  # a purpose or scenario cell of a PI-list row names no PI
                 s, e = self.sentence(para, m.start)
                 sentence = b.text[s:e]
                 clause_start = max((c.end() for c in _CLAUSE_SPLIT.finditer(b.text, s, m.start)), default=s)
@@ -226,7 +240,8 @@ class Extractor:
                 negated = any(n in before for n in self.lex.negations)
                 definition = bool(_DEFINITION.search(sentence)) and b.kind not in ("row",) and via == "text"
                 collect = b.kind in ("item", "row") or via != "text" or bool(_COLLECT.search(sentence))
-                declared = not negated and not definition and collect
+                # the name, purpose or link of an SDK record mentions words, it declares nothing
+                declared = not negated and not definition and collect and not via.startswith("sdk_record:")
                 if self.parsed.marks_supported is False:
                     marked: bool | None = None
                 else:

@@ -78,7 +78,9 @@ def parse_markdown(text: str) -> ParsedDoc:
             inline, marks, links = parse_inline("\u2029".join(para))
             para.clear()
             for ptext, pmarks in split_lines(inline.replace("\u2029", " "), marks):
-                sink.add(Block("para", ptext, marks=pmarks, links=tuple(links)))
+                # "**• 其他信息：** …": a bullet written as text is a list item too
+                kind = "item" if ptext[:1] in ("•", "·", "●", "▪") else "para"
+                sink.add(Block(kind, ptext, marks=pmarks, links=tuple(links)))
 
     n = len(lines)
     while i < n and not sink.full:
