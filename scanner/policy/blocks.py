@@ -90,11 +90,12 @@ class BlockSink:
     def __init__(self, doc: ParsedDoc) -> None:
         self.doc = doc
         self.chars = 0
+        self.stopped = False
 
     @property
     def full(self) -> bool:
-        """True once a budget is exhausted (further blocks are dropped)."""
-        return self.doc.truncated is not None
+        """True once a block or character budget is exhausted (further blocks are dropped)."""
+        return self.stopped
 
     def add(self, block: Block) -> None:
         """Append ``block`` unless it is empty or a budget is exhausted."""
@@ -102,10 +103,12 @@ class BlockSink:
             return
         if len(self.doc.blocks) >= MAX_BLOCKS:
             self.doc.truncated = f"more than {MAX_BLOCKS} blocks; the rest was not read"
+            self.stopped = True
             return
         self.chars += len(block.text)
         if self.chars > MAX_TEXT_CHARS:
             self.doc.truncated = f"more than {MAX_TEXT_CHARS} characters of text; the rest was not read"
+            self.stopped = True
             return
         self.doc.blocks.append(block)
 

@@ -190,6 +190,8 @@ def parse_html(text: str) -> ParsedDoc:
     title = root.find(".//title")
     if title is not None and (title.text or "").strip():
         doc.title_hint = " ".join(title.text.split())
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        doc.truncated = "HTML nested deeper than the parser's limit (256 elements); content below that depth was not read"
     sink = BlockSink(doc)
     body = root.find("body")
     top = body if body is not None else root

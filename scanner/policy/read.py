@@ -114,6 +114,7 @@ def read_document(path: str | Path) -> tuple[bytes, str, ParsedDoc]:
         parsed = parse_document(data, fmt)
     except ValueError as exc:
         raise InputError(str(exc), p) from None
-    if not parsed.blocks and not parsed.pages_without_text:
-        raise InputError(f"no text found in this {fmt} document", p)
+    if not parsed.blocks:
+        scanned = f" ({len(parsed.pages_without_text)} page(s) without a text layer: scanned images?)" if parsed.pages_without_text else ""
+        raise InputError(f"no text found in this {fmt} document{scanned}", p)
     return data, fmt, parsed
