@@ -180,21 +180,18 @@ class Extractor:
                 "addresses": list(dict.fromkeys(addresses))[:10]}
 
     # --- PI types ---------------------------------------------------------------------------
+    @staticmethod
+    def _phrase(text: str, markers: tuple[str, ...]) -> str | None:
+        """From the first marker found to the end of its clause, or ``None``."""
+        for marker in markers:
+            i = text.find(marker)
+            if i >= 0:
+                end = _CLAUSE_SPLIT.search(text, i + len(marker))
+                return _trim(text, i, end.start() if end else None)
+        return None
+
     def _purpose_scenario(self, text: str) -> tuple[str | None, str | None]:
-        purpose = scenario = None
-        for marker in self.lex.purpose_markers:
-            i = text.find(marker)
-            if i >= 0:
-                end = _CLAUSE_SPLIT.search(text, i + len(marker))
-                purpose = _trim(text, i, end.start() if end else None)
-                break
-        for marker in self.lex.scenario_markers:
-            i = text.find(marker)
-            if i >= 0:
-                end = _CLAUSE_SPLIT.search(text, i + len(marker))
-                scenario = _trim(text, i, end.start() if end else None)
-                break
-        return purpose, scenario
+        return self._phrase(text, self.lex.purpose_markers), self._phrase(text, self.lex.scenario_markers)
 
     def _pi_column_span(self, para: Paragraph) -> tuple[int, int] | None:
         """(start, end) in the row text of the cell under a PI-list "PI" header, if the table has one."""
@@ -354,8 +351,7 @@ class Extractor:
                 else:
                     purpose, scenario = self._purpose_scenario(sentence)
                     if sentence.rstrip().endswith(("：", ":")):
-                        follow = [paras[j].block.text for j in range(pidx + 1, min(len(paras), pidx + 16))
-                                  if paras[j].block.kind == "item" and paras[j].section == para.section]
+                        # "…需要访问您的相机权限：" followed by the functions as list items
                         nxt = []
                         for j in range(pidx + 1, min(len(paras), pidx + 16)):
                             if paras[j].block.kind != "item" or _PERMISSION_WORD.search(paras[j].block.text):
@@ -363,7 +359,6 @@ class Extractor:
                             nxt.append(paras[j].block.text)
                         if nxt:
                             purpose = _trim((purpose + "：" if purpose else "") + "、".join(nxt))
-                        del follow
                 out.append({
                     "id": f"{self.doc_id}:perm:{len(out) + 1}", "term": term, "permissions": list(names),
                     "purpose": purpose, "scenario": scenario, "quote": _trim(sentence), "where": self.where(para, s),
