@@ -277,7 +277,7 @@ class Builder:
             rec.vendor_key = row.get("vendor")
             rec.category = row["category"]
             rec.privacy_policy_url = row.get("privacy_policy_url")
-            rec.aliases.update([rec.name_zh, rec.name_en])
+            rec.aliases.update([rec.name_zh, rec.name_en, *row.get("aliases", [])])
             rec.reject.update(row.get("reject", []))
             for value in row.get("code", []):
                 rec.add_sig("code_prefix", value, "curated")
@@ -486,14 +486,14 @@ def sha256_file(path: Path) -> str:
 
 
 CURATED_SDK_KEYS = {"id", "name", "vendor", "category", "code", "class_suffixes", "components", "meta_data", "actions",
-                    "native_libs", "hosts", "pi_types", "privacy_policy_url", "absorb", "reject"}
+                    "native_libs", "hosts", "pi_types", "privacy_policy_url", "absorb", "reject", "aliases"}
 
 
 def check_curated(curated: dict[str, Any]) -> None:
     """Fail loudly on a typo in the curated file (an unquoted comma in a flow mapping adds a key)."""
     for key, vendor in curated["vendors"].items():
-        if set(vendor) != {"zh", "en", "origin", "prefixes"} or vendor["origin"] not in ("cn", "intl"):
-            raise SystemExit(f"{CURATED}: vendor {key}: expected zh, en, origin (cn|intl), prefixes; got {vendor}")
+        if set(vendor) - {"legal_names"} != {"zh", "en", "origin", "prefixes"} or vendor["origin"] not in ("cn", "intl"):
+            raise SystemExit(f"{CURATED}: vendor {key}: expected zh, en, origin (cn|intl), prefixes, optional legal_names; got {vendor}")
     for row in curated["sdks"]:
         extra = set(row) - CURATED_SDK_KEYS
         if extra or set(row.get("name") or {}) != {"zh", "en"}:
@@ -532,6 +532,12 @@ def build(signatures: Path) -> tuple[dict[str, str], list[str]]:
             {"id": sid, "file": fname, "sha256": sha256_file(signatures / fname)} for sid, fname in sorted(SOURCE_FILES.items())
         ] + [{"id": "curated", "file": "rules/sdk-sources/curated-cn.yaml", "sha256": sha256_file(CURATED)}],
         "categories": sorted({r["category"] for r in rows}),
+        # legal names under which privacy policies and SDK lists name a vendor (第三方名称), for
+        # matching declared SDKs by operator (scanner/policy/sdklist.py)
+        "vendors": [
+            {"zh": v["zh"], "en": v["en"], "legal_names": sorted(v["legal_names"])}
+            for _key, v in sorted(curated["vendors"].items(), key=lambda kv: kv[1]["zh"]) if v.get("legal_names")
+        ],
     }
     files["_pack.yaml"] = header + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=200)
     # Record files are written in YAML's JSON-compatible flow style: still YAML (yaml.safe_load

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "device": "scanner.commands.traffic:device",
     "traffic": "scanner.commands.traffic:traffic",
     "key": "scanner.commands.key:key",
+    "policy": "scanner.commands.policy:policy",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -47,6 +48,7 @@ SHORT_HELP: dict[str, str] = {
     "device": "Create a device-profile template for traffic matching.",
     "traffic": "Analyse saved captures (.mitm, .har) offline.",
     "key": "Create and show the examiner's signing key (Ed25519) for seals and bundles.",
+    "policy": "Read privacy policies, SDK and PI lists; show what they declare, diff versions.",
 }
 
 
