@@ -161,3 +161,29 @@ def test_zip_without_manifest(tmp_path: Path, capsys) -> None:
         z.writestr("classes.dex", b"dex\n035\x00")
     code, err = scan([str(bad), "-o", str(tmp_path / "out")], capsys)
     assert code == 3 and "AndroidManifest.xml" in err and len(err.strip().splitlines()) == 1
+
+
+def test_scan_with_the_sample_policy_finds_the_undeclared_sdk(tmp_path: Path, sample_apk: Path, capsys) -> None:
+    policy = REPO / "samples" / "policy"
+    code, err = scan([str(sample_apk), "-o", str(tmp_path), "--category", "38", "--reproducible",
+                      "--policy", str(policy / "privacy-policy.md"), "--policy", f"sdk-list={policy / 'sdk-list.md'}"], capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    assert validation_errors(result) == []
+    view = ResultView(result)
+    comparison = view.fact("cmp:sdk_undeclared:umeng_analytics")
+    assert comparison is not None and comparison.item["status"] == "mismatch"
+    assert [o["ref"] for o in comparison.item["observed"]] == ["sdk:umeng_analytics"]
+    (declared,) = comparison.item["declared"]
+    assert view.fact(declared["document"]).item["role"] == "sdk_list" and declared["quote"]
+    roles = [(i["role"], i["name"]) for i in result["provenance"]["inputs"]]
+    assert ("policy:sdk_list", "sdk-list.md") in roles and ("policy:privacy_policy", "privacy-policy.md") in roles
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="policy"' in html and "cmp:sdk_undeclared:umeng_analytics" in html
+
+
+def test_a_missing_policy_file_is_one_line_before_the_scan(tmp_path: Path, sample_apk: Path, capsys) -> None:
+    code, err = scan([str(sample_apk), "-o", str(tmp_path / "out"), "--policy", "sdk-list=nowhere.md"], capsys)
+    assert code == 3 and err.strip() == "piscan: nowhere.md: no such file" and not (tmp_path / "out").exists()
+    code, err = scan([str(sample_apk), "-o", str(tmp_path / "out"), "--policy", "menu=x.md"], capsys)
+    assert code == 2 and "unknown policy role 'menu'" in err

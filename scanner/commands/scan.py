@@ -63,6 +63,10 @@ SCAN_EPILOG = (
                    "`piscan verify`.")
 @click.option("--accept-unverified", is_flag=True,
               help="Join a --session that fails `piscan verify` anyway; the result and reports say so.")
+@click.option("--policy", "policies", multiple=True, metavar="[ROLE=]FILE",
+              help="A privacy-policy document to hold against the app (repeatable): a saved web page, a text PDF, "
+                   "Markdown or plain text. Its role (privacy-policy, sdk-list, pi-list, permission-list, "
+                   "children-policy, summary) is recognised from the content, or set as sdk-list=FILE.")
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule-pack folder or file (repeatable).")
 @click.option("--disable", "disabled", multiple=True, metavar="RULE", help="Disable a rule by id (repeatable).")
@@ -77,7 +81,7 @@ SCAN_EPILOG = (
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr except errors.")
 def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_id: str | None,
          examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
-         disabled: tuple[str, ...], deep: bool, wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
+         disabled: tuple[str, ...], deep: bool, policies: tuple[str, ...], wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
          strict: bool, reproducible: bool, quiet: bool, accept_unverified: bool = False) -> int:
     """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
 
@@ -92,6 +96,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     collectors = default_collectors(deep=deep, wxid=wxid, subpackages=subpackages)
     ruleset = preflight(target, out_dir, wanted, collectors, category=category, session=session,
                         rules_dirs=rules_dirs, disabled=disabled, subpackages=subpackages)
+    documents = policy_documents(policies)
     verification = None
     if session is not None:
         from ..traffic.offline import session_gate
@@ -110,6 +115,10 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         from ..traffic.joiner import SessionJoiner
 
         joiners.append(SessionJoiner(session, verification))
+    if documents:
+        from ..policy.joiner import PolicyJoiner
+
+        joiners.append(PolicyJoiner(documents))  # after the session: the comparison sees the traffic
     with created_only_on_success(out_dir):
         result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
                           command=invoked_command(), case=CaseInfo(case_id, examiner, category),
@@ -155,6 +164,17 @@ def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], collectors:
         if (out_dir / OUTPUT_FILES[fmt]).is_dir():
             raise UsageError(f"-o {out_dir}: {OUTPUT_FILES[fmt]} in it is a folder; cannot write the {fmt} output")
     return ruleset
+
+
+def policy_documents(specs: tuple[str, ...]) -> list[tuple[str | None, Path]]:
+    """``--policy [ROLE=]FILE`` values as (role, path), each path checked as a readable file."""
+    from ..policy import parse_policy_spec
+
+    out: list[tuple[str | None, Path]] = []
+    for spec in specs:
+        role, path = parse_policy_spec(spec)
+        out.append((role, input_file(Path(path), "a privacy-policy document (HTML, PDF, Markdown or text)")))
+    return out
 
 
 def write_outputs(result: dict, out_dir: Path, formats: tuple[str, ...], *, lang: str, unmask: bool) -> None:

@@ -71,18 +71,20 @@ FACT_KINDS: tuple[FactKind, ...] = (
     FactKind("miniprogram_package", "miniprogram.packages", "mppkg:", "miniprogram", "miniprogram", 7),
     FactKind("session", "traffic.session", "session", None, "traffic", 8, single=True),
     FactKind("observation", "traffic.observations", "obs:", "observation", "traffic", 8),
+    FactKind("policy", "policy", "policy", None, "policy", 9, single=True),
+    FactKind("policy_document", "policy.documents", "policydoc:", "policy", "policy", 9),
+    FactKind("policy_comparison", "policy.comparisons", "cmp:", "policy", "policy", 9),
     # an aggregate, not evidence itself: its rules cite the observations it counts
     FactKind("frequency", "traffic.frequency", "frequency:", None, "traffic", 8,
              derive_id=lambda row: f"frequency:{row.get('pi_type')}:{row.get('host')}:{row.get('phase')}"),
 )
 
 _BY_NAME = {k.name: k for k in FACT_KINDS}
-#: evidence kinds findings may use, in listing order (``policy`` is added by the policy collector)
+#: evidence kinds findings may use, in listing order
 EVIDENCE_ORDER: dict[str, int] = {}
 for _kind in FACT_KINDS:
     if _kind.evidence is not None:
         EVIDENCE_ORDER.setdefault(_kind.evidence, _kind.order)
-EVIDENCE_ORDER.setdefault("policy", 9)
 
 
 def fact_kind(name: str) -> FactKind:

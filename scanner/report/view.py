@@ -14,6 +14,7 @@ from ..model.terms import terms
 from ..model.view import ResultView
 from .evidence_view import EvidenceView
 from .i18n import pick
+from .policy_view import policy_view
 from .session_view import session_view
 from .text import Words, css_string, doc_rank, natural_key
 
@@ -292,6 +293,7 @@ class ViewBuilder(Words):
             "manual": self.manual(),
             "limitations": limitations,
             "session": session_view(self.result, self.phase_text),
+            "policy": policy_view(self.result, self.lang),
             "not_covered": self.not_covered(),
             "provenance": self.provenance(),
             "renderer_version": renderer_version,
