@@ -72,6 +72,7 @@ class PiscanAddon:
         self._skip_drain = False
         self._failed_writes = 0
         self._finished = False
+        self._status_tail = b""
 
     def load(self, loader: Any) -> None:
         """Declare the addon's options."""
@@ -301,17 +302,22 @@ class PiscanAddon:
             return None
 
     def _on_worker_status(self) -> None:
-        data = self._read_helper("worker_status")
-        if data is None:
-            return
-        if data:
-            lines = data.split()
+        while True:
+            data = self._read_helper("worker_status")
+            if data is None:
+                return
+            if not data:
+                break
+            # the pipe may split a line: only whole lines count
+            self._status_tail += data
+            complete, _, self._status_tail = self._status_tail.rpartition(b"\n")
+            lines = complete.split()
             if lines:
                 self.analysed = int(lines[-1])
-            return
         self._forget_reader("worker_status")
-        if not self._finished:
-            code = self._worker.wait(timeout=5) if self._worker is not None else None
+        code = self._worker.wait(timeout=5) if self._worker is not None else None
+        # A crash seen only after the stop began (the EOF was still queued) is reported all the same.
+        if not self._finished or code:
             log.error("piscan: the analysis process has stopped (exit code %s); flows from #%d on are captured "
                       "but not analysed: `piscan traffic resume %s` analyses them", code, self.analysed + 1, self.session)
             self._event("analysis_stopped", {"exit_code": code, "analysed_up_to": self.analysed})
