@@ -143,6 +143,9 @@ def test_every_help_example_parses(where: str, example: str, capsys: pytest.Capt
     ctx = _root_context()
     while isinstance(command, click.Group):
         name, args = args[0], args[1:]
+        default = getattr(command, "default_command", None)
+        if default and command.get_command(ctx, name) is None:  # `piscan batch INPUT...` means `batch run INPUT...`
+            name, args = default, [name, *args]
         sub = command.get_command(ctx, name)
         assert sub is not None, f"{where}: unknown command {name!r} in {example!r}"
         command = sub

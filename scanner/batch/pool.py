@@ -143,9 +143,9 @@ class LocalPool:
                     if on_start:
                         on_start(job)
                 deadline = min(r.started + self.time_limit for r in self.running)
-                ready = wait(self.running, timeout=max(0.0, deadline - time.monotonic()))
+                ready = set(wait([r.fd for r in self.running], timeout=max(0.0, deadline - time.monotonic())))
                 for running in list(self.running):
-                    if running in ready and _read(running):
+                    if running.fd in ready and _read(running):
                         self.running.remove(running)
                         yield finish(running, self.options, self.memory_limit)
                     elif time.monotonic() - running.started >= self.time_limit:
@@ -176,5 +176,5 @@ def run_one(job_data: dict[str, Any], out_root: str, options_data: dict[str, Any
         remaining = running.started + time_limit - time.monotonic()
         if remaining <= 0:
             return kill(running, options, time_limit)
-        if wait([running], timeout=remaining) and _read(running):
+        if wait([running.fd], timeout=remaining) and _read(running):
             return finish(running, options, memory_limit)

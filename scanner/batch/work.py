@@ -128,7 +128,7 @@ def scan_job(job_data: dict[str, Any], out_root: str, options_data: dict[str, An
     shutil.rmtree(work, ignore_errors=True)
     try:
         ruleset, collectors = scan_setup()
-        joiners = []
+        joiners: list[Any] = []
         if job.policy:
             from ..policy import parse_policy_spec
             from ..policy.joiner import PolicyJoiner

@@ -31,9 +31,11 @@ BATCH_EPILOG = (
 class _BatchGroup(click.Group):
     """``piscan batch INPUT...`` runs a batch; ``piscan batch query`` reads one."""
 
+    default_command = "run"  #: what a first word that names no sub-command means
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["run", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
 
