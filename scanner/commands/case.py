@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import click
 
 from ..errors import ExitCode, InputError, UsageError
-from .paths import created_only_on_success, input_file, output_file
+from .paths import created_only_on_success, input_dir, input_file, output_file
 
 REVIEW_EPILOG = (
     "\b\nExamples:\n"
@@ -157,10 +158,12 @@ def verify(target: str, fingerprint: str | None, key_path: str | None, rescan: b
 
     expected = expected_fingerprint(fingerprint, key_path)
     path = Path(target)
-    if path.is_dir():
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise InputError("is a file; expected a proxy session folder or a case bundle (.zip)", path)
+    if not path.is_file():
         from ..traffic.verify import verify_session
 
-        report = verify_session(path, expected_fingerprint=expected)
+        report = verify_session(input_dir(path, "a proxy session folder"), expected_fingerprint=expected)
         if as_json:
             click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
         else:

@@ -1,4 +1,4 @@
-"""``piscan proxy | mark | verify | device init | traffic analyze``: the traffic side of PIScan."""
+"""``piscan proxy | mark | device init | traffic analyze``: the traffic side of PIScan (`piscan verify` is in :mod:`scanner.commands.case`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExitCode, InputError, UsageError
+from ..errors import InputError, UsageError
 from ..hashing import digest_file
 from ..model.records import Limitation
 from ..result import write_atomic
@@ -181,33 +181,6 @@ def expected_fingerprint(fingerprint: str | None, key_path: str | None) -> str |
     if key_path or path.exists():
         return load_key(path).fingerprint
     return None
-
-
-@click.command(epilog="\b\nExamples:\n  piscan verify piscan-session\n"
-                      "  piscan verify s17 --fingerprint ed25519:…   as written in the case record")
-@click.argument("session", type=click.Path(), metavar="SESSION")
-@click.option("--fingerprint", metavar="ED25519", help="Fingerprint the seals must carry (from the case record).")
-@click.option("--key", "key_path", type=click.Path(), metavar="FILE", help="Take the expected fingerprint from this key.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(session: str, fingerprint: str | None, key_path: str | None, as_json: bool) -> int:
-    """Check a proxy session against its seals: is it complete, and unchanged? (exit 3 if not).
-
-    Prints the sealed range of each file and every problem with its file and line: edits,
-    removed or inserted lines, seq gaps and repeats, records written after the last seal (never
-    reported as OK), flows without an observation and observations without a flow, and a
-    recording without a final seal. The seals must be made by the expected key: --fingerprint,
-    $PISCAN_KEY_FINGERPRINT, or your examiner key's.
-    """
-    from ..traffic.verify import verify_session
-
-    expected = expected_fingerprint(fingerprint, key_path)
-    report = verify_session(input_dir(session, "a proxy session folder"), expected_fingerprint=expected)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        for line in verify_lines(report):
-            click.echo(line)
-    return int(ExitCode.OK) if report.ok else int(ExitCode.INPUT)
 
 
 def verify_lines(report: object) -> list[str]:

@@ -195,6 +195,27 @@ def _policy(ctx: Context) -> list[dict[str, Any]]:
     return [policy] if isinstance(policy, dict) else []
 
 
+def _policy_comparisons(ctx: Context) -> list[dict[str, Any]]:
+    rows = []
+    for item in ctx.facts_of("policy_comparison"):
+        observed = {str(o.get("kind")) for o in item.get("observed") or []}
+        rows.append({**item, "observed_kinds": sorted(observed)})
+    return rows
+
+
+#: the strongest evidence level an observed side can give a declared-vs-observed comparison
+_OBSERVED_LEVEL = (("observation", "observed_traffic"), ("api_call", "in_code"), ("sdk", "in_code"),
+                   ("miniprogram_api", "in_code"))
+
+
+def _hit_policy_comparison(item: dict[str, Any], ctx: Context) -> list[Hit]:
+    kinds = set(item.get("observed_kinds") or [])
+    level = next((lvl for kind, lvl in _OBSERVED_LEVEL if kind in kinds), "declared")
+    subject = item.get("subject") or {}
+    party = _sdk_party(subject) if subject.get("sdk_id") else FIRST_PARTY
+    return [Hit("policy", str(item["id"]), level, party)]
+
+
 def _context(ctx: Context) -> list[dict[str, Any]]:
     case = ctx.result.get("case") or {}
     app = ctx.result.get("app") or {}
@@ -324,7 +345,12 @@ SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
     SelectorSpec("policy", "policy",
                  ("pi_types", "sdks", "has_policy", "lists_sdks", "language", "retention_stated", "withdrawal_described",
                   "complaint_channel", "cancellation_described"),
-                 _policy, _hit_policy, "privacy-policy statements (not collected yet: never matches without facts.policy)"),
+                 _policy, _hit_policy, "what the privacy-policy documents given with --policy state (absent without --policy)"),
+    SelectorSpec("policy_comparison", "policy_comparison",
+                 ("kind", "status", "subject.sdk_id", "subject.pi_type", "subject.permission", "observed_kinds"),
+                 _policy_comparisons, _hit_policy_comparison,
+                 "declared vs observed: one row per SDK, PI type or permission the documents and the app disagree on "
+                 "(status mismatch, or undecidable when a referenced document was not provided)"),
     SelectorSpec("context", "",
                  ("category", "no_pi_needed", "platform", "target_sdk", "min_sdk", "case_id", "complete", "limitation_kinds",
                   "fact_sections"),
