@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             apks = sorted(CORPUS_APKS.glob("*.apk")) + apks
         print("wall s / CPU s / peak RSS MB / catalogue call sites (androguard: invoke sites only); "
               "speed = androguard wall / ours wall (CPU ratio in brackets), memory = androguard RSS / ours RSS")
-        print(f"{'apk':42} {'DEX MB':>7} | {'ours s':>7} {'cpu':>6} {'MB':>6} {'sites':>6} | {'androguard s':>12} {'cpu':>7} {'MB':>6} {'sites':>6} | {'speed':>15} {'memory':>7}")
+        print(f"{'apk':42} {'DEX MB':>7} | {'ours s':>7} {'cpu':>6} {'MB':>6} {'sites':>6} | "
+              f"{'androguard s':>12} {'cpu':>7} {'MB':>6} {'sites':>6} | {'speed':>15} {'memory':>7}")
         for apk in apks:
             ours = _run_child("ours", apk)
             theirs = {} if args.skip_androguard else _run_child("androguard", apk)

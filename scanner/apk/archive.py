@@ -64,7 +64,7 @@ class ApkInput:
         """Bytes of one zip entry of the APK; ``InputError`` when it is absent or unreadable."""
         try:
             return bytes(self.apk.get_file(name))
-        except Exception as exc:  # androguard/apkInspector raise assorted types for bad members
+        except Exception as exc:  # noqa: BLE001 - androguard/apkInspector raise assorted types for bad members
             raise InputError(f"cannot read entry {name!r}: {_reason(exc)}", self.path) from None
 
     def has(self, name: str) -> bool:
@@ -144,7 +144,7 @@ def _load_androguard(path: Path, raw: bytes | None, shown: Path) -> APK:
 
     try:
         apk = APK(raw, raw=True) if raw is not None else APK(str(path))
-    except Exception as exc:  # androguard raises bare ValueError/struct.error for broken zips
+    except Exception as exc:  # noqa: BLE001 - androguard raises bare ValueError/struct.error for broken zips
         raise InputError(f"androguard could not parse the APK: {_reason(exc)}", shown) from None
     if not apk.is_valid_APK():
         raise InputError("corrupt binary XML in AndroidManifest.xml (not a valid APK manifest)", shown)

@@ -143,20 +143,20 @@ def collect_signing(apk: APK) -> tuple[dict[str, Any], list[Limitation]]:
     for scheme, check in present.items():
         try:
             schemes[scheme] = bool(check())
-        except Exception as exc:  # a damaged signing block
+        except Exception as exc:  # noqa: BLE001 - a damaged signing block
             limitations.append(Limitation("entry_unreadable", f"{scheme} signature block unreadable: {exc}", "signing"))
             continue
         if not schemes[scheme]:
             continue
         try:
             found = ders[scheme]()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - third-party decoder on hostile input; recorded as a limitation
             limitations.append(Limitation("entry_unreadable", f"{scheme} certificates unreadable: {exc}", "signing"))
             continue
         for der in found:
             try:
                 cert = describe_certificate(scheme, der)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - third-party decoder on hostile input; recorded as a limitation
                 limitations.append(Limitation("entry_unreadable", f"{scheme} certificate undecodable: {exc}", "signing"))
                 continue
             certificates[(scheme, cert.sha256)] = cert

@@ -37,7 +37,7 @@ class ResourceTable:
             return None
         try:
             return self._apk.get_android_resources()
-        except Exception:  # a damaged resources.arsc: references stay unresolved
+        except Exception:  # noqa: BLE001 - a damaged resources.arsc: references stay unresolved
             return None
 
     @staticmethod
@@ -75,7 +75,7 @@ class ResourceTable:
                                 count += 1
                         nb += 3 + count - 1
                     nb += 1
-        except Exception:  # unexpected chunk layout: fall back to androguard's resolver
+        except Exception:  # noqa: BLE001 - unexpected chunk layout: fall back to androguard's resolver
             return None
         return index
 
@@ -109,7 +109,7 @@ class ResourceTable:
             if self._entries is not None:
                 return self._entry_values(rid)
             return list(self.arsc.get_resolved_res_configs(rid, None))
-        except Exception:  # unknown id, broken entry
+        except Exception:  # noqa: BLE001 - unknown id, broken entry
             return []
 
     def resolve(self, value: str | None) -> str | None:
@@ -176,7 +176,7 @@ class ResourceTable:
             for text in pool:
                 if isinstance(text, str) and text:
                     out.append(text)
-        except Exception:  # a damaged string pool yields what was read so far
+        except Exception:  # noqa: BLE001 - a damaged string pool yields what was read so far
             return out
         return out
         return out

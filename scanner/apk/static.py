@@ -116,7 +116,7 @@ def _decode_xml(data: bytes) -> Any | None:
     try:
         printer = AXMLPrinter(data)
         return printer.get_xml_obj() if printer.is_valid() else None
-    except Exception:  # not binary XML or damaged
+    except Exception:  # noqa: BLE001 - not binary XML or damaged
         return None
 
 

@@ -193,7 +193,7 @@ def scan_compiled_wxml(text: str, container: str) -> list[WxmlElement]:
     for m_name, z_name, tag, attrs, number in pages.found:
         table = pages.tables.get(z_name or "", [])
 
-        def value(key: str) -> str | None:
+        def value(key: str, attrs: dict[str, int] = attrs, table: list[str] = table) -> str | None:
             index = attrs.get(key)
             return table[index] if index is not None and 0 <= index < len(table) else None
 

@@ -496,7 +496,8 @@ def extract_document(
     limitations = []
     if parsed.pages_without_text:
         pages = ", ".join(map(str, parsed.pages_without_text[:20]))
-        limitations.append({"kind": "policy_page_no_text", "detail": f"page(s) {pages} of {parsed.pages} have no text layer (scanned images?); their content was not read", "where": doc_id})
+        limitations.append({"kind": "policy_page_no_text", "where": doc_id,
+                            "detail": f"page(s) {pages} of {parsed.pages} have no text layer (scanned images?); their content was not read"})
     if parsed.truncated:
         limitations.append({"kind": "policy_truncated", "detail": parsed.truncated, "where": doc_id})
     sections = [{"id": f"{doc_id}:s{s.index}", "heading": s.heading, "level": s.level,

@@ -25,7 +25,8 @@ from .blocks import Block, BlockSink, ParsedDoc, clean_space, join_lines
 MAX_PAGES = 400
 _SENTENCE_END = re.compile(r"[。！？；：.!?;:]\s*$")
 _NUMBERED_HEADING = re.compile(r"^\d{1,2}(\.\d{1,2}){1,4}\s*[^\d.\s]")
-_ITEM_START = re.compile(r"^\s*(?:[•·●▪◦■□\-–*]|\(?\d{1,3}[.)、）]|（\d{1,3}）|[一二三四五六七八九十]{1,3}、|\([一二三四五六七八九十]{1,3}\)|（[一二三四五六七八九十]{1,3}）)")
+_ITEM_START = re.compile(r"^\s*(?:[•·●▪◦■□\-–*]|\(?\d{1,3}[.)、）]|（\d{1,3}）"
+                         r"|[一二三四五六七八九十]{1,3}、|\([一二三四五六七八九十]{1,3}\)|（[一二三四五六七八九十]{1,3}）)")
 
 
 def parse_pdf(data: bytes) -> ParsedDoc:

@@ -80,7 +80,7 @@ def find_records(lay: Layout, lex: Lexicon) -> list[SdkDraft]:
     # heading texts preceding each paragraph since the previous paragraph
     last_heading: dict[int, str] = {}
     seen_para = -1
-    for i, b in enumerate(lay.blocks):
+    for b in lay.blocks:
         if b.kind == "heading":
             last_heading[seen_para + 1] = b.text
         else:

@@ -331,7 +331,8 @@ SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
                  _frequency, _hit_frequency, "repeated uploads of one PI type to one host in one phase"),
     SelectorSpec("miniprogram_api", "miniprogram_api",
                  ("api", "api_name", "pi_types", "file", "function", "owner.kind", "owner.sdk_id"),
-                 _mp_api_uses, _hit("miniprogram_api", "in_code", lambda item: _party_from(item.get("owner"))), "mini-program JS API uses (api_name without the wx./uni. prefix)"),
+                 _mp_api_uses, _hit("miniprogram_api", "in_code", lambda item: _party_from(item.get("owner"))),
+                 "mini-program JS API uses (api_name without the wx./uni. prefix)"),
     SelectorSpec("miniprogram_button", "miniprogram_button", ("open_type", "pi_types", "file"),
                  _mp_buttons, _hit("miniprogram_button", "in_code", lambda _item: FIRST_PARTY), "WXML buttons with an open-type that yields PI"),
     SelectorSpec("miniprogram_config", "miniprogram_config",
@@ -444,8 +445,8 @@ def _compile_op(op: str, arg: Any, ctx: Context) -> Callable[[Any], bool]:
         return lambda v: isinstance(v, str) and pattern.search(v) is not None
     if op in NUMERIC_OPERATORS:
         limit = _param(arg, ctx)
-        compare = {"gt": lambda v: v > limit, "gte": lambda v: v >= limit,
-                   "lt": lambda v: v < limit, "lte": lambda v: v <= limit}[op]
+        compare: Callable[[Any], bool] = {"gt": lambda v: v > limit, "gte": lambda v: v >= limit,
+                                          "lt": lambda v: v < limit, "lte": lambda v: v <= limit}[op]
         return lambda v: _numeric(v) and compare(v)
     if op == "contains":
         return lambda v: arg in _as_list(v)

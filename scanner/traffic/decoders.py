@@ -347,7 +347,7 @@ def _plausible_protobuf(fields: list[ProtoField]) -> bool:
 
 
 def _protobuf_fields(out: Decoded, loc: str, fields: list[ProtoField], depth: int) -> None:
-    for number, wire, value in fields:
+    for number, _wire, value in fields:
         path = f"{loc}:{number}" if loc.endswith(":protobuf") else f"{loc}.{number}"
         if isinstance(value, int):
             out.fields.append(Field(path, str(value)))

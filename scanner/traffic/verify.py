@@ -186,7 +186,7 @@ class _Verifier:
         fingerprint: str | None = None
         prev = GENESIS
         last_seq = 0
-        for number, (line, obj) in enumerate(zip(chain.lines, chain.records), start=1):
+        for number, (_line, obj) in enumerate(zip(chain.lines, chain.records), start=1):
             if obj is None:
                 self.problem("edited", SEALS_FILE, number, "not a JSON object")
                 prev = chain.hashes[number - 1]
@@ -379,7 +379,7 @@ class _Verifier:
                     self.problem("edited", EVENTS_FILE, number, f"restart record names seal #{previous.get('seq')} "
                                  f"({str(previous.get('sha256'))[:12]}…), which is not in {SEALS_FILE}")
         previous_kind = None
-        for number, payload, _ in seals:
+        for _number, payload, _ in seals:
             if payload.get("kind") in ("restart", "resume") and previous_kind not in (None, "close", "resume", "proxy_died"):
                 self.notes.append(f"seal #{payload['seq']} ({payload['kind']}, {payload['time']}) followed a run that ended "
                                   "without a final seal: what it newly covers was sealed only then")

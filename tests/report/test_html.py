@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from scanner.report import view
 from scanner.report.html import render_html
 from scanner.testing.golden import normalise_html
 from scanner.report.i18n import labels

@@ -54,7 +54,6 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
     proxy = start_proxy(session, PROFILE)
     http_base = f"http://127.0.0.1:{echo_servers.http_port}"
     https_base = f"https://127.0.0.1:{echo_servers.https_port}"
-    obs_file = session / "observations.jsonl"
     sent: list[bytes] = []
 
     with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as client:

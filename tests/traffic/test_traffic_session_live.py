@@ -25,7 +25,7 @@ from scanner.cli import main
 from scanner.traffic.lock import is_locked
 from scanner.traffic.verify import verify_session
 
-from conftest import alive, children, free_port, wait_gone  # tests/traffic/conftest.py
+from conftest import children, free_port, wait_gone  # tests/traffic/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "samples" / "device-profile.yaml"
