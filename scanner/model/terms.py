@@ -43,6 +43,15 @@ class Severity(Term):
 
 
 @dataclass(frozen=True)
+class EvidenceLevel(Term):
+    """How strong a finding's evidence is: ``kind`` says what it shows (a declaration, a
+    capability of the code, or conduct observed), ``max_severity`` caps the finding's severity."""
+
+    kind: str
+    max_severity: str
+
+
+@dataclass(frozen=True)
 class LegalDocument(Term):
     """A legal document findings cite."""
 
@@ -66,7 +75,7 @@ class Terms:
     sha256: str
     severities: tuple[Severity, ...]
     platforms: tuple[Term, ...]
-    evidence_levels: tuple[Term, ...]
+    evidence_levels: tuple[EvidenceLevel, ...]
     documents: tuple[LegalDocument, ...]
     natures: tuple[Term, ...]
 
@@ -84,6 +93,18 @@ class Terms:
     def evidence_level_ids(self) -> tuple[str, ...]:
         """Evidence level ids, weakest first."""
         return tuple(e.id for e in self.evidence_levels)
+
+    def evidence_level(self, level_id: str) -> EvidenceLevel:
+        """One evidence level; ``KeyError`` when unknown."""
+        for level in self.evidence_levels:
+            if level.id == level_id:
+                return level
+        raise KeyError(level_id)
+
+    def capped_severity(self, severity: str, level_id: str) -> str:
+        """``severity``, lowered to what evidence of ``level_id`` can carry (its ``max_severity``)."""
+        cap = self.severity(self.evidence_level(level_id).max_severity)
+        return cap.id if self.severity(severity).rank < cap.rank else severity
 
     @property
     def document_ids(self) -> tuple[str, ...]:
@@ -130,6 +151,12 @@ def build_terms(source: DataFile) -> Terms:
     for section in ("severities", "platforms", "evidence_levels", "documents", "document_natures"):
         unique(data[section], "id", section)
     natures = {row["id"] for row in data["document_natures"]}
+    severities = [row["id"] for row in data["severities"]]
+    for index, row in enumerate(data["evidence_levels"]):
+        if row["max_severity"] not in severities:
+            from ..datapack import DataError
+
+            raise DataError(["evidence_levels", index, "max_severity"], f"{row['max_severity']!r} is not a severities id")
     for index, row in enumerate(data["documents"]):
         if row["nature"] not in natures:
             from ..datapack import DataError
@@ -141,7 +168,8 @@ def build_terms(source: DataFile) -> Terms:
         severities=tuple(Severity(r["id"], r["zh-CN"], r["en"], rank, r["sarif"], r["security_severity"])
                          for rank, r in enumerate(data["severities"])),
         platforms=tuple(_term(r) for r in data["platforms"]),
-        evidence_levels=tuple(_term(r) for r in data["evidence_levels"]),
+        evidence_levels=tuple(EvidenceLevel(r["id"], r["zh-CN"], r["en"], r["kind"], r["max_severity"])
+                              for r in data["evidence_levels"]),
         documents=tuple(LegalDocument(r["id"], r["zh-CN"], r["en"], r["nature"], r.get("identifier"), r.get("effective"),
                                       r["verification"], order) for order, r in enumerate(data["documents"])),
         natures=tuple(_term(r) for r in data["document_natures"]),

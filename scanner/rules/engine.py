@@ -100,10 +100,12 @@ def rule_findings(rule: Rule, result: dict[str, Any], shared: dict[str, Any] | N
     for party, phase, members in _group(rule, hits):
         refs = [h.ref for h in members]
         evidence = tuple(Evidence(h.kind, h.ref) for h in members)
+        level = _level(rule, members)
         findings.append(Finding(
-            id=finding_id(rule.id, refs), rule_id=rule.id, pack=rule.pack, severity=rule.severity, title=rule.title,
-            explanation=rule.explanation, legal_refs=rule.legal_refs, verification=rule.verification,
-            evidence_level=_level(rule, members), party=party, phase=phase, evidence=evidence,
+            id=finding_id(rule.id, refs), rule_id=rule.id, pack=rule.pack,
+            severity=terms().capped_severity(rule.severity, level),  # code shows capability, not conduct
+            title=rule.title, explanation=rule.explanation, legal_refs=rule.legal_refs, verification=rule.verification,
+            evidence_level=level, party=party, phase=phase, evidence=evidence,
         ))
     return findings
 

@@ -16,7 +16,7 @@ def test_list(capsys) -> None:
     assert main(["rules", "list", "--pack", "cn-rd-2019"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == [r.id for r in load_packs().pack("cn-rd-2019").rules]
-    assert "RD-3.1-api-before-ui\tcn-rd-2019\thigh\tauto\tPI collected before consent" in "\n".join(lines)
+    assert "RD-3.1-api-before-ui\tcn-rd-2019\thigh\tauto\tCode that can run before consent reads PI" in "\n".join(lines)
     assert any(line.startswith("RD-1.1\tcn-rd-2019\thigh\tmanual\t") for line in lines)
 
 
