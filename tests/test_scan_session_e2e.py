@@ -10,13 +10,14 @@ from scanner.cli import main
 from scanner.schema import validation_errors
 from scanner.testing.corpus import REPO
 
-SESSION = REPO / "samples" / "session"
+SESSION = REPO / "samples" / "session"  #: recorded for the demo APK, with another app's traffic mixed in
+UNBOUND = REPO / "tests" / "data" / "session-unbound"  #: recorded for no app
 
 
-def _scan(tmp_path: Path, session: Path) -> tuple[int, dict]:
+def _scan(tmp_path: Path, session: Path, *extra: str) -> tuple[int, dict]:
     out = tmp_path / "out"
     code = main(["scan", "-q", str(REPO / "samples" / "piscan-demo.apk"), "--session", str(session),
-                 "-o", str(out), "--category", "38", "--reproducible"])
+                 "-o", str(out), "--category", "38", "--reproducible", *extra])
     return code, json.loads((out / "result.json").read_text(encoding="utf-8")) if code == 0 else {}
 
 
@@ -34,9 +35,70 @@ def test_joined_result_has_traffic_and_traffic_findings(tmp_path: Path) -> None:
         assert all(e["ref"].startswith("obs:") or ":" in e["ref"] for e in finding["evidence"])
     umeng = next(s for s in result["facts"]["sdks"] if s["sdk_id"] == "umeng_analytics")
     assert umeng["seen_in_traffic"] is True
-    # SDK payloads the proxy could not decode are reported, never counted as clean.
-    assert any(lim["kind"] == "payload_opaque" for lim in result["limitations"])
+    # the other app's requests on the same phone are listed apart, and the result says so
+    assert any(lim["kind"] == "traffic_unattributed" for lim in result["limitations"])
     assert result["complete"] is False
+    assert result["facts"]["traffic"]["session"]["app_binding"] == {
+        "recorded_for": "cn.piscan.demo", "scanned": "cn.piscan.demo", "status": "bound", "note": None}
+
+
+def test_each_flow_of_a_two_app_session_is_attributed_by_its_ties(tmp_path: Path) -> None:
+    """samples/session holds the demo app's requests and another app's (com.example.shop) on one phone."""
+    code, result = _scan(tmp_path, SESSION)
+    assert code == 0
+    traffic = result["facts"]["traffic"]
+    ties = {o["host"]: {t["kind"] for t in o["ties"]} for o in traffic["observations"]}
+    assert ties == {"stat.piscan-demo.cn": {"host"}, "api.piscan-demo.cn": {"host"},
+                    "ulogs.umeng.com": {"package", "app_key"}}
+    umeng = next(o for o in traffic["observations"] if o["host"] == "ulogs.umeng.com")
+    assert {(t["kind"], t["location"], t["detail"]) for t in umeng["ties"]} == {
+        ("package", "body:$.header.package_name", ""), ("app_key", "body:$.header.appkey", "UMENG_APPKEY")}
+    # the other app's Getui request lists the demo app among installed apps: a list item is no tie
+    assert [o["host"] for o in traffic["unattributed"]] == [
+        "sdk.open.phone.igexin.com", "stream.dcloud.net.cn", "cdn.unknown-tracker.net", "tsis.jpush.cn",
+        "android.bugly.qq.com"]
+    cited = {e["ref"] for f in result["findings"] for e in f["evidence"]}
+    assert not cited & {o["id"] for o in traffic["unattributed"]}
+    assert not {f["party"]["sdk_id"] for f in result["findings"]} & {"getui", "jpush", "jiguang_core", "dcloud", "bugly"}
+    # the app's own server (its contact e-mail's domain) is the first party, not a third party
+    stat = next(o for o in traffic["observations"] if o["host"] == "stat.piscan-demo.cn")
+    assert stat["party"]["kind"] == "first_party"
+    assert not [f for f in result["findings"] if f["rule_id"].startswith("RD-5.1") and f["party"]["kind"] == "first_party"]
+
+
+def test_a_session_recorded_for_no_app_is_refused(tmp_path: Path, capsys) -> None:
+    code, _ = _scan(tmp_path, UNBOUND)
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "recorded for no app" in err and "--session-app-unverified" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_session_recorded_for_another_app_is_refused(tmp_path: Path, capsys) -> None:
+    session = tmp_path / "other"
+    shutil.copytree(SESSION, session)
+    meta = json.loads((session / "session.json").read_text(encoding="utf-8"))
+    meta["app_package"] = meta["apk"]["package"] = "com.example.shop"
+    (session / "session.json").write_text(json.dumps(meta), encoding="utf-8")
+    code, _ = _scan(tmp_path, session, "--accept-unverified")  # the edit breaks its seals: accepted for this test
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "recorded for com.example.shop, not cn.piscan.demo" in err
+
+
+def test_an_unbound_session_joins_only_when_told_and_every_traffic_finding_says_so(tmp_path: Path) -> None:
+    code, result = _scan(tmp_path, UNBOUND, "--session-app-unverified", "-f", "json,html")
+    assert code == 0
+    assert validation_errors(result) == []
+    binding = result["facts"]["traffic"]["session"]["app_binding"]
+    assert binding["status"] == "unverified" and binding["recorded_for"] is None
+    assert any(lim["kind"] == "session_app_unverified" for lim in result["limitations"])
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    traffic_findings = [f for f in result["findings"] if f["evidence_level"] == "observed_traffic"]
+    # the unbound session's requests carry no tie to the demo app (other than the Umeng host it
+    # shares with every app), so none becomes a finding
+    assert traffic_findings == []
+    assert "抓包会话未绑定到被测应用" in html
 
 
 def test_joined_result_records_the_session_files_and_seals(tmp_path: Path) -> None:

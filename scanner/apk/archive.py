@@ -186,3 +186,13 @@ def open_apk(path: str | Path) -> ApkInput:
         raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
     entries = tuple(sorted(apk.get_files()))
     return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note)
+
+
+def apk_package(path: str | Path) -> str:
+    """The package name in an APK's (or a bundle's base APK's) manifest; ``InputError`` when the
+    file is not a readable APK or names no package."""
+    opened = open_apk(path)
+    package = opened.apk.get_package()
+    if not package:
+        raise InputError("APK manifest has no package name", opened.path)
+    return str(package)

@@ -63,6 +63,9 @@ SCAN_EPILOG = (
                    "`piscan verify`.")
 @click.option("--accept-unverified", is_flag=True,
               help="Join a --session that fails `piscan verify` anyway; the result and reports say so.")
+@click.option("--session-app-unverified", "session_app_unverified", is_flag=True,
+              help="Join a --session recorded for another app or for none (piscan proxy without --apk/--package); "
+                   "every traffic finding then says that the session is not bound to this app.")
 @click.option("--policy", "policies", multiple=True, metavar="[ROLE=]FILE",
               help="A privacy-policy document to hold against the app (repeatable): a saved web page, a text PDF, "
                    "Markdown or plain text. Its role (privacy-policy, sdk-list, pi-list, permission-list, "
@@ -82,7 +85,8 @@ SCAN_EPILOG = (
 def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_id: str | None,
          examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
          disabled: tuple[str, ...], deep: bool, policies: tuple[str, ...], wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
-         strict: bool, reproducible: bool, quiet: bool, accept_unverified: bool = False) -> int:
+         strict: bool, reproducible: bool, quiet: bool, accept_unverified: bool = False,
+         session_app_unverified: bool = False) -> int:
     """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
 
     Writes OUT/result.json (the canonical, schema-checked result) and the requested reports.
@@ -95,7 +99,8 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     wanted = parse_formats(formats)
     collectors = default_collectors(deep=deep, wxid=wxid, subpackages=subpackages)
     ruleset = preflight(target, out_dir, wanted, collectors, category=category, session=session,
-                        rules_dirs=rules_dirs, disabled=disabled, subpackages=subpackages)
+                        rules_dirs=rules_dirs, disabled=disabled, subpackages=subpackages,
+                        session_app_unverified=session_app_unverified)
     documents = policy_documents(policies)
     verification = None
     if session is not None:
@@ -114,7 +119,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     if session is not None:
         from ..traffic.joiner import SessionJoiner
 
-        joiners.append(SessionJoiner(session, verification))
+        joiners.append(SessionJoiner(session, verification, allow_unverified_app=session_app_unverified))
     if documents:
         from ..policy.joiner import PolicyJoiner
 
@@ -135,7 +140,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
 
 def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], collectors: list, *, category: str | None,
               session: Path | None, rules_dirs: tuple[Path, ...], disabled: tuple[str, ...],
-              subpackages: tuple[Path, ...]) -> RuleSet:
+              subpackages: tuple[Path, ...], session_app_unverified: bool = False) -> RuleSet:
     """Reject bad inputs, options and output folders before the (possibly long) scan starts;
     return the rule set the scan will use."""
     from ..rules.loader import load_packs
@@ -147,9 +152,9 @@ def preflight(target: Path, out_dir: Path, formats: tuple[str, ...], collectors:
     for sub in subpackages:
         input_file(sub, "a subpackage .wxapkg file")
     if session is not None:
-        from ..traffic.session import load_session_meta
+        from ..traffic.joiner import require_recorded_app
 
-        load_session_meta(input_dir(session, "a proxy session folder"))
+        require_recorded_app(input_dir(session, "a proxy session folder"), session_app_unverified)
     if category is not None:
         from ..rules.categories import resolve_category
 

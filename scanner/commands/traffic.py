@@ -46,7 +46,14 @@ _KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.co
 @click.option("--device", "device", type=click.Path(), metavar="FILE", help="Device profile YAML (piscan device init).")
 @click.option("--session", "session", default=_session_default, show_default="piscan-session or $PISCAN_SESSION",
               type=click.Path(), metavar="DIRECTORY", help="Session directory to record into.")
-@click.option("--apk", type=click.Path(), metavar="FILE", help="APK under test (first-party domains from its package).")
+@click.option("--apk", type=click.Path(), metavar="FILE",
+              help="APK under test: its package and sha256 are recorded, so `piscan scan --session` joins the "
+                   "session to this app only.")
+@click.option("--package", "package_name", metavar="NAME",
+              help="Package name (or mini-program AppID) of the app under test, when the APK is not at hand.")
+@click.option("--app-only", is_flag=True,
+              help="State that this capture carries only the app's traffic (Android per-app VPN, mitmproxy's "
+                   "WireGuard mode with an app filter); recorded, and every request then counts as the app's.")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
 @click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
 @click.option("--seal-interval", type=click.FloatRange(0.1, 1.0), default=None, metavar="SECONDS",
@@ -56,7 +63,7 @@ _KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.co
 @click.option("--reason", metavar="TEXT", help="With --resume: why the recording is resumed (kept in the restart record).")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
-          body_cap: int | None, key_path: str | None, seal_interval: float | None, resume: bool, reason: str | None,
+          package_name: str | None, app_only: bool, body_cap: int | None, key_path: str | None, seal_interval: float | None, resume: bool, reason: str | None,
           mitmdump_args: tuple[str, ...]) -> int:
     """Run mitmdump with the PIScan addon, recording into the --session folder.
 
@@ -76,12 +83,17 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
     from ..traffic import lock
     from ..traffic.device_profile import load_profile
     from ..traffic.helpers import set_parent_death_signal
-    from ..traffic.party import apk_package
+    from ..apk.archive import apk_package
     from ..traffic.session import has_recording, init_session
 
     # validate here so that a bad input is one line, not a mitmdump start-up failure
     profile = load_profile(input_file(device, "a device-profile YAML file")) if device else None
     package = apk_package(input_file(apk, "an APK file")) if apk else None
+    if package_name and package and package_name != package:
+        raise UsageError(f"--package {package_name} does not match the APK's package {package}")
+    package = package or package_name
+    if app_only and not package:
+        raise UsageError("--app-only needs the app: give --apk or --package")
     output_dir(session, "--session")
     mitmdump = mitmdump_path()
     key = load_key(key_path)
@@ -95,7 +107,8 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
         raise UsageError(f"--resume: {session} holds no recording yet; start without --resume")
     held = lock.acquire(session)
     try:
-        init_session(session, profile=profile, apk=apk, package=package)
+        init_session(session, profile=profile, apk=apk, package=package,
+                     capture_scope="app" if app_only else "device")
     except BaseException:
         held.release()
         raise
@@ -108,6 +121,10 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
         argv += ["--set", f"piscan_device={Path(device).resolve()}"]
     if apk:
         argv += ["--set", f"piscan_apk={Path(apk).resolve()}"]
+    if package:
+        argv += ["--set", f"piscan_package={package}"]
+    if app_only:
+        argv += ["--set", "piscan_app_only=true"]
     if body_cap:
         argv += ["--set", f"piscan_body_cap={body_cap}"]
     if seal_interval is not None:
@@ -290,7 +307,8 @@ def analyze(capture: str, device: str | None, apk: str | None, marks: str | None
     from ..traffic.analyze import Analyzer
     from ..traffic.decoders import DEFAULT_BODY_CAP
     from ..traffic.offline import analyze_capture, capture_facts
-    from ..traffic.party import PartyResolver, apk_package
+    from ..apk.archive import apk_package
+    from ..traffic.party import PartyResolver
     from ..traffic.device_profile import load_profile
     from ..traffic.store import read_chain
 

@@ -40,7 +40,7 @@ from scanner.errors import PiscanError
 from scanner.traffic import flowfile, helpers, lock
 from scanner.traffic.decoders import DEFAULT_BODY_CAP
 from scanner.traffic.flowfile import RecordError
-from scanner.traffic.party import PartyResolver, apk_package
+from scanner.traffic.party import PartyResolver
 from scanner.traffic.phases import append_mark, phase_for_mark
 from scanner.traffic.device_profile import load_profile
 from scanner.traffic.records import recover_torn_flows
@@ -78,7 +78,10 @@ class PiscanAddon:
         """Declare the addon's options."""
         loader.add_option("piscan_session", str, "", "PIScan session directory (flows, observations, marks, seals).")
         loader.add_option("piscan_device", str, "", "PIScan device profile (YAML) whose values are matched.")
-        loader.add_option("piscan_apk", str, "", "APK under test: its package gives the first-party domains.")
+        loader.add_option("piscan_apk", str, "", "APK under test (its sha256 and package are recorded).")
+        loader.add_option("piscan_package", str, "", "Package name (or mini-program AppID) of the app under test.")
+        loader.add_option("piscan_app_only", bool, False, "The examiner states that this capture carries only the "
+                                                          "app's traffic (per-app VPN); recorded in session.json.")
         loader.add_option("piscan_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each request body that PIScan decodes.")
         loader.add_option("piscan_key", str, "", "Examiner key that signs the seals (default: $PISCAN_KEY or "
                                                  "~/.config/piscan/examiner-key.pem).")
@@ -103,7 +106,11 @@ class PiscanAddon:
             raise exceptions.OptionsError(f"piscan_seal_ms must be between 100 and 1000 milliseconds, got {opts.piscan_seal_ms}")
         try:
             profile = load_profile(opts.piscan_device) if opts.piscan_device else None
-            package = apk_package(opts.piscan_apk) if opts.piscan_apk else None
+            package = opts.piscan_package or None
+            if package is None and opts.piscan_apk:  # mitmdump -s addon.py without `piscan proxy`
+                from scanner.apk.archive import apk_package
+
+                package = apk_package(opts.piscan_apk)
             PartyResolver(package)  # fail here, not in the analysis process, if the SDK pack is broken
             if opts.piscan_session:
                 self._start(opts, profile, package)
@@ -123,7 +130,8 @@ class PiscanAddon:
         if resuming and not opts.piscan_resume:
             raise PiscanError(f"{session}: already holds a recording; continue it with --resume "
                               "(a restart record is written), or record into a new folder")
-        meta = init_session(session, profile=profile, apk=opts.piscan_apk or None, package=package)
+        meta = init_session(session, profile=profile, apk=opts.piscan_apk or None, package=package,
+                            capture_scope="app" if opts.piscan_app_only else "device")
         torn = self._recover(session)
         if resuming:
             seals = ChainWriter(session / SEALS_FILE)

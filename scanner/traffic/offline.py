@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from ..errors import InputError
 from ..model.records import Limitation
 from .analyze import Analyzer
+from .app_binding import AppIdentity, Tie, TieFinder, split_by_app
 from .frequency import frequency
 from .observation import Observation, RequestData
 from .party import PartyResolver
@@ -183,6 +184,8 @@ def capture_facts(observations: list[Observation]) -> tuple[dict[str, Any], list
 
 def session_facts(
     session_dir: str | Path, first_party_prefixes: Sequence[str] | None = None, verification: Any = None,
+    app: AppIdentity | None = None, binding: dict[str, Any] | None = None,
+    first_party_domains: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Limitation]]:
     """``facts.traffic`` and limitations from a recorded session directory.
 
@@ -191,8 +194,14 @@ def session_facts(
     (computed here, against the examiner key of this machine if there is one, when not given);
     when it is not OK the outcome becomes a ``session_unverified`` limitation. The session section
     records the sha256 of every session file, the seals' key, restarts and the marks timeline.
-    With ``first_party_prefixes`` (the scanned APK's package and aliases) every observation's party
-    is attributed again against them; the recorded log itself is not changed.
+    With ``first_party_prefixes`` (the scanned APK's package and aliases) and
+    ``first_party_domains`` every observation's party is attributed again against them; the
+    recorded log itself is not changed.
+
+    With ``app`` (the scanned app's identity) each request is searched for its ties to the app
+    (:mod:`scanner.traffic.app_binding`): requests with none go to ``unattributed`` and are not
+    the app's observations. ``binding`` (how the session was matched to the app) is recorded in
+    the session section as ``app_binding``.
     """
     from ..hashing import digest_file
     from .session import EVENTS_FILE, SESSION_FILES
@@ -214,13 +223,17 @@ def session_facts(
     if obs_report is not None and not obs_report.ok:
         limitations.append(Limitation("entry_unreadable", f"hash chain broken: {obs_report.error}; only the "
                                       f"{obs_report.records} records before it are used", obs_report.path))
-    resolver = PartyResolver(first_party_prefixes=first_party_prefixes) if first_party_prefixes else None
+    resolver = (PartyResolver(first_party_prefixes=first_party_prefixes or (), first_party_domains=first_party_domains)
+                if first_party_prefixes or first_party_domains else None)
     for obs in observations:
         obs.pop("prev_sha256", None)
         obs.setdefault("time_end", None)
         if resolver is not None:
             obs["party"] = resolver.party_of(obs["host"]).to_json()
     observations.sort(key=lambda o: o["seq"])
+    unattributed: list[dict[str, Any]] | None = None
+    if app is not None:
+        observations, unattributed = _bind_to_app(root, observations, app, meta, limitations)
     files = []
     for path in sorted([root / name for name in SESSION_FILES if (root / name).is_file()] + list(root.glob("*.torn-*"))):
         digest = digest_file(path)
@@ -237,6 +250,9 @@ def session_facts(
         "mitmproxy_version": meta.get("mitmproxy_version"),
         "device_profile_sha256": meta.get("device_profile_sha256"),
         "apk": meta.get("apk"),
+        "app_binding": binding,
+        "capture_scope": meta.get("capture_scope", "device"),
+        "device": meta.get("device_label"),
         "marks": [{"seq": m["seq"], "time": m["time"], "mark": m["mark"], "phase": m["phase"],
                    "custom": bool(m.get("custom", False))} for m in marks],
         "restarts": [{"time": e["time"], "reason": e.get("reason"), "previous_seal": e.get("previous_seal")}
@@ -254,7 +270,39 @@ def session_facts(
                    "notes": report["notes"]},
     }
     limitations.extend(traffic_limitations(observations))
-    return {"session": session, "observations": observations, "frequency": frequency(observations)}, limitations
+    traffic = {"session": session, "observations": observations, "frequency": frequency(observations)}
+    if unattributed is not None:
+        traffic["unattributed"] = unattributed
+    return traffic, limitations
+
+
+def _bind_to_app(root: Path, observations: list[dict[str, Any]], app: AppIdentity, meta: dict[str, Any],
+                 limitations: list[Limitation]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split a session's observations into the app's (with ties) and the unattributed ones."""
+    shared = {o["host"] for o in observations if o["party"].get("kind") == "sdk"}
+    finder = TieFinder(app, shared_hosts=shared)
+    wanted = {o["flow_id"] for o in observations}
+    ties: dict[str, list[Tie]] = {}
+    flows = root / FLOWS_FILE
+    try:
+        for req in iter_mitm(flows):
+            if req.flow_id in wanted:
+                ties[req.flow_id] = finder.ties(req)
+    except CaptureCutOff:
+        pass  # the complete flows were searched; the cut-off itself is reported by verify
+    except InputError as exc:
+        limitations.append(Limitation("entry_unreadable", f"{exc.message}: requests were tied to the app by "
+                                      "their URL and host only", str(flows)))
+    for obs in observations:  # requests whose flow record is missing: what the observation holds
+        if obs["flow_id"] not in ties:
+            ties[obs["flow_id"]] = finder.observation_ties(obs)
+    mine, others = split_by_app(observations, ties, meta.get("capture_scope") == "app")
+    if others:
+        limitations.append(Limitation(
+            "traffic_unattributed", f"{len(others)} of {len(observations)} request(s) carry nothing that ties them to "
+            f"{app.package} (no package name, app key or app host): listed as unattributed traffic, which may come "
+            "from other apps or the system, and not used for findings", "traffic:unattributed"))
+    return mine, others
 
 
 def default_expected_fingerprint() -> str | None:

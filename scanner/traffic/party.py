@@ -8,14 +8,12 @@ the answer per host, since a session talks to few hosts many times.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
 from .observation import Party
 
 
-def first_party_domains(package: str | None) -> list[str]:
+def package_domains(package: str | None) -> list[str]:
     """Domains an app's own back end plausibly uses, from its reverse-domain package name.
 
     ``com.example.shop`` -> ``["example.com"]``; deliberately simple (first two labels reversed).
@@ -26,35 +24,15 @@ def first_party_domains(package: str | None) -> list[str]:
     return [f"{labels[1]}.{labels[0]}"]
 
 
-def apk_package(path: str | Path) -> str:
-    """The package name of an APK (manifest), or ``InputError``."""
-    import logging
-
-    from loguru import logger
-
-    logger.disable("androguard")
-    logging.getLogger("androguard").setLevel(logging.ERROR)
-    from androguard.core.apk import APK
-
-    try:
-        package = APK(str(path)).get_package()
-    except FileNotFoundError:
-        raise InputError("no such APK", path) from None
-    except Exception as exc:  # noqa: BLE001 - androguard raises many unrelated types on bad input
-        raise InputError(f"not a readable APK: {exc}", path) from None
-    if not package:
-        raise InputError("APK manifest has no package name", path)
-    return str(package)
-
-
 class PartyResolver:
     """Host -> :class:`Party`, using the SDK pack's attribution; one answer cached per host."""
 
     def __init__(self, package: str | None = None, attributor: Any | None = None,
-                 first_party_prefixes: Sequence[str] = ()) -> None:
+                 first_party_prefixes: Sequence[str] = (), first_party_domains: Sequence[str] = ()) -> None:
         self.package = package
         prefixes = sorted({*first_party_prefixes, *([package] if package else [])})
-        self.domains = sorted({d for prefix in prefixes for d in first_party_domains(prefix)})
+        self.domains = sorted({*(d for prefix in prefixes for d in package_domains(prefix)),
+                               *(d.lower() for d in first_party_domains)})
         if attributor is None:
             from ..sdk.attribution import Attributor
             from ..sdk.pack import load_sdk_pack

@@ -49,6 +49,7 @@ def init_session(
     profile: DeviceProfile | None,
     apk: str | Path | None = None,
     package: str | None = None,
+    capture_scope: str = "device",
     now: float | None = None,
     versions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -59,6 +60,10 @@ def init_session(
 
     Reopening is allowed only with the same device profile, so one session's observations are
     all matched against the same values.
+
+    ``package`` is the app the session is recorded for (from ``--apk`` or ``--package``; a
+    mini-program's AppID for one); ``capture_scope`` is ``app`` when the examiner states that the
+    capture carries only that app's traffic (per-app VPN), else ``device``.
     """
     root = Path(session_dir)
     meta_path = root / SESSION_FILE
@@ -85,6 +90,8 @@ def init_session(
         "device_profile_sha256": profile_sha,
         "device_label": profile.label if profile else None,
         "apk": apk_row,
+        "app_package": package,
+        "capture_scope": capture_scope,
     }
     meta.update(versions or {})
     write_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=2) + "\n")

@@ -98,3 +98,54 @@ def clean_flows(count: int, start: float = T0) -> Iterator[http.HTTPFlow]:
                "session": hashlib.sha1(f"s{index}".encode()).hexdigest()[:16], "screen": "1080x2400"}
         yield make_flow(index, "POST", f"https://log.example-analytics.com/collect?n={index}",
                         [("Content-Type", "application/json")], json.dumps(doc).encode(), start + index * 0.01)
+
+
+DEMO_PACKAGE = "cn.piscan.demo"
+DEMO_UMENG_APPKEY = "5f0000000000000000000000"  #: the demo APK's manifest meta-data UMENG_APPKEY
+_PHONE_UA = "Dalvik/2.1.0 (Linux; U; Android 13; Redmi Note 12 Build/TKQ1.221114.001)"
+
+
+def _umeng_demo(event: str, extra: dict[str, object]) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    header = {"appkey": DEMO_UMENG_APPKEY, "package_name": DEMO_PACKAGE, "app_version": "1.0.0", "os": "Android",
+              "sdk_version": "9.6.3", "event": event, **extra}
+    return ("POST", "https://ulogs.umeng.com/unify_logs",
+            [("Content-Type", "application/json"), ("User-Agent", _PHONE_UA)], json.dumps({"header": header}).encode())
+
+
+def demo_session_requests() -> list[tuple[str, str, list[tuple[str, str]], bytes]]:
+    """(method, url, headers, body) of the sample session recorded for the demo APK
+    (``samples/piscan-demo.apk``, ``cn.piscan.demo``) on a phone where another app
+    (``com.example.shop``) is running too.
+
+    The demo app's requests carry its ties: its own host ``stat.piscan-demo.cn`` (named in its
+    code), ``api.piscan-demo.cn``, and Umeng requests with its package and manifest app key. The
+    other app's Getui, DCloud, JPush and Bugly requests carry none, so a scan of the demo APK
+    lists them as unattributed. Index 0-4 before consent, 5-8 after, 9-11 in the background.
+    """
+    jpush = {"platform": "a", "imei_md5": hashlib.md5(IMEI.encode()).hexdigest(), "lat": 39.9088, "lng": 116.3977}
+    getui = {"action": "register", "imei": IMEI, "mac": WIFI_MAC.replace(":", ""), "pkg": "com.example.shop",
+             "apps": ["com.tencent.mm", DEMO_PACKAGE, "com.taobao.taobao"]}  # the list names the demo app: no tie
+    return [
+        ("GET", f"http://stat.piscan-demo.cn/collect?imei={IMEI}", [("User-Agent", _PHONE_UA)], b""),
+        _umeng_demo("launch", {"android_id": ANDROID_ID, "oaid": OAID}),
+        ("POST", "https://sdk.open.phone.igexin.com/api.php", [("Content-Type", "application/x-www-form-urlencoded")],
+         ("data=" + base64.b64encode(json.dumps(getui).encode()).decode()).encode()),
+        ("GET", f"http://stream.dcloud.net.cn/collect/startup?appid=HBuilder&imei={IMEI}&s=0", [], b""),
+        ("GET", "https://cdn.unknown-tracker.net/p.gif?t=1", [], b""),
+        ("POST", "https://api.piscan-demo.cn/v1/privacy/consent", [("Content-Type", "application/json")],
+         json.dumps({"agreed": True, "device": {"android_id": ANDROID_ID}}).encode()),
+        _umeng_demo("page", {"android_id": ANDROID_ID, "imei": IMEI, "mac": WIFI_MAC}),
+        ("POST", "https://tsis.jpush.cn/v1/report", [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+         gzip.compress(json.dumps(jpush).encode(), mtime=0)),
+        ("GET", f"http://stat.piscan-demo.cn/collect?imei={IMEI}", [("User-Agent", _PHONE_UA)], b""),
+        _umeng_demo("heartbeat", {"android_id": ANDROID_ID}),
+        ("POST", "https://android.bugly.qq.com/rqd/async?aid=4b1d",
+         [("Content-Type", "application/octet-stream"), ("wup_version", "3.0")], pseudo_random("bugly", 900)),
+        _umeng_demo("heartbeat", {"android_id": ANDROID_ID}),
+    ]
+
+
+def demo_session_flows(start: float = T0, step: float = 20.0) -> Iterator[http.HTTPFlow]:
+    """:func:`demo_session_requests` as finished flows, one every ``step`` seconds."""
+    for index, (method, url, headers, body) in enumerate(demo_session_requests()):
+        yield make_flow(index, method, url, headers, body, start + index * step)

@@ -158,7 +158,7 @@ CASES: list[tuple[str, list[str], int, str, str]] = [
     ("traffic-bad-profile", ["traffic", "analyze", FLOWS, "--device", "profile.yaml"], 3, "profile.yaml", "unknown key"),
     ("traffic-missing-profile", ["traffic", "analyze", FLOWS, "--device", "missing.yaml"], 3, "missing.yaml",
      "no such file"),
-    ("traffic-bad-apk", ["traffic", "analyze", FLOWS, "--apk", "garbage.apk"], 3, "garbage.apk", "not a readable APK"),
+    ("traffic-bad-apk", ["traffic", "analyze", FLOWS, "--apk", "garbage.apk"], 3, "garbage.apk", "not an APK"),
     ("traffic-bad-marks", ["traffic", "analyze", FLOWS, "--marks", "marks-garbage.jsonl"], 3, "marks-garbage.jsonl",
      "not a valid marks log"),
     ("traffic-out-under-file", ["traffic", "analyze", FLOWS, "-o", "existing/t.json"], 2, "existing/t.json",
@@ -181,7 +181,7 @@ CASES: list[tuple[str, list[str], int, str, str]] = [
     ("proxy-bad-profile", ["proxy", "--device", "profile.yaml", "--session", "s"], 3, "profile.yaml", "unknown key"),
     ("proxy-missing-profile", ["proxy", "--device", "missing.yaml", "--session", "s"], 3, "missing.yaml",
      "no such file"),
-    ("proxy-bad-apk", ["proxy", "--apk", "garbage.apk", "--session", "s"], 3, "garbage.apk", "not a readable APK"),
+    ("proxy-bad-apk", ["proxy", "--apk", "garbage.apk", "--session", "s"], 3, "garbage.apk", "not an APK"),
     ("proxy-session-is-file", ["proxy", "--session", "existing"], 2, "existing", "is a file"),
     # piscan rules
     ("rules-validate-missing", ["rules", "validate", "missing-packs"], 2, "missing-packs", "no such folder"),

@@ -1,4 +1,4 @@
-"""The recorded sample proxy session (samples/session), read by the real offline reader, gives traffic findings."""
+"""The recorded sample proxy session (tests/data/session-unbound, recorded for no app: read without app binding), read by the real offline reader, gives traffic findings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scanner.result import add_limitation, new_result
 from scanner.rules.engine import evaluate
 from scanner.rules.loader import load_packs
 
-SESSION = Path(__file__).resolve().parents[2] / "samples" / "session"
+SESSION = Path(__file__).resolve().parents[2] / "tests" / "data" / "session-unbound"
 
 
 @pytest.fixture(scope="module")

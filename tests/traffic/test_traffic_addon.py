@@ -24,7 +24,7 @@ PROFILE = REPO / "samples" / "device-profile.yaml"
     ({"piscan_body_cap": 0}, "piscan_body_cap must be a positive number of bytes, got 0"),
     ({"piscan_seal_ms": 5000}, "piscan_seal_ms must be between 100 and 1000 milliseconds, got 5000"),
     ({"piscan_device": "/nonexistent/phone.yaml"}, "piscan: /nonexistent/phone.yaml: no such device profile"),
-    ({"piscan_apk": "/nonexistent/app.apk"}, "piscan: /nonexistent/app.apk: no such APK"),
+    ({"piscan_apk": "/nonexistent/app.apk"}, "piscan: /nonexistent/app.apk: no such file"),
 ])
 def test_bad_options_raise_options_error(options, message) -> None:
     addon = PiscanAddon()

@@ -135,7 +135,7 @@ def test_bad_captures_give_one_line(tmp_path: Path, analyzer: Analyzer) -> None:
 
 
 def test_sample_session_facts() -> None:
-    facts, limitations = session_facts(REPO / "samples" / "session")
+    facts, limitations = session_facts(REPO / "tests" / "data" / "session-unbound")
     jsonschema.Draft202012Validator(result_schema()["properties"]["facts"]["properties"]["traffic"]).validate(facts)
     assert facts["session"]["chains_verified"] is True
     assert [m["phase"] for m in facts["session"]["marks"]] == ["after_consent", "background"]
@@ -146,9 +146,9 @@ def test_sample_session_facts() -> None:
 
 
 def test_session_facts_reattribute_first_party_for_the_scanned_app() -> None:
-    facts, _ = session_facts(REPO / "samples" / "session", first_party_prefixes=["com.example.shop"])
+    facts, _ = session_facts(REPO / "tests" / "data" / "session-unbound", first_party_prefixes=["com.example.shop"])
     parties = {o["host"]: o["party"]["kind"] for o in facts["observations"]}
     assert parties["api.example.com"] == "first_party"
     assert parties["ulogs.umeng.com"] == "sdk" and parties["cdn.unknown-tracker.net"] == "third_party"
-    facts, _ = session_facts(REPO / "samples" / "session", first_party_prefixes=["org.other.app"])
+    facts, _ = session_facts(REPO / "tests" / "data" / "session-unbound", first_party_prefixes=["org.other.app"])
     assert {o["host"]: o["party"]["kind"] for o in facts["observations"]}["api.example.com"] == "third_party"

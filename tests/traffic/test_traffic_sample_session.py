@@ -1,26 +1,39 @@
-"""samples/session is what the real code records, byte for byte, and it verifies."""
+"""samples/session and tests/data/session-unbound are what the real code records, byte for byte, and they verify."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from scanner.cli import main
+from scanner.keys import load_key
 from scanner.traffic.verify import verify_session
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "session"
-DEMO_KEY = SAMPLE.parent / "examiner-demo-key.pem"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "session-unbound"
+BOUND = Path(__file__).resolve().parents[2] / "samples" / "session"
+DEMO_KEY = BOUND.parent / "examiner-demo-key.pem"
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_sample_session", SAMPLE / "build_sample_session.py")
+    spec = importlib.util.spec_from_file_location("build_sample_session", BOUND / "build_sample_session.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def test_bound_sample_session_is_reproducible_and_names_the_demo_app(tmp_path: Path) -> None:
+    _builder().build(tmp_path, "demo")
+    for name in ("session.json", "events.jsonl", "observations.jsonl", "marks.jsonl"):
+        assert (tmp_path / name).read_bytes() == (BOUND / name).read_bytes(), f"rebuild samples/session ({name} differs)"
+    meta = json.loads((BOUND / "session.json").read_text(encoding="utf-8"))
+    assert meta["app_package"] == meta["apk"]["package"] == "cn.piscan.demo"
+    assert verify_session(BOUND, expected_fingerprint=load_key(DEMO_KEY).fingerprint).ok
+    assert verify_session(BOUND).flows == 12
+
+
 def test_sample_session_is_reproducible(tmp_path: Path) -> None:
-    _builder().build(tmp_path)
+    _builder().build(tmp_path, "unbound")
     for name in ("session.json", "events.jsonl", "observations.jsonl", "marks.jsonl"):
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), f"rebuild samples/session ({name} differs)"
     if (tmp_path / "flows.mitm").read_bytes() == (SAMPLE / "flows.mitm").read_bytes():

@@ -14,8 +14,8 @@ from scanner.keys import create_key, load_key
 from scanner.traffic.seal import Sealer
 from scanner.traffic.verify import verify_session
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "session"
-DEMO_KEY = SAMPLE.parent / "examiner-demo-key.pem"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "session-unbound"
+DEMO_KEY = Path(__file__).resolve().parents[2] / "samples" / "examiner-demo-key.pem"
 
 
 def _lines(path: Path) -> list[bytes]:
