@@ -18,6 +18,8 @@ themselves; :data:`CALLBACKS` lists the framework callbacks followed once an ins
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .bytecode import INVOKE_OPS, INVOKE_STATIC, INVOKE_VIRTUAL_LIKE, NEW_INSTANCE, method_refs
 from .dex import DexFile
 
@@ -91,8 +93,12 @@ class ClassHierarchy:
 class CallGraph:
     """Per-method call facts over a :class:`ClassHierarchy` (see :meth:`scan`)."""
 
-    def __init__(self, hierarchy: ClassHierarchy) -> None:
+    def __init__(self, hierarchy: ClassHierarchy, stop_at: Callable[[DexFile, int, int], int] | None = None) -> None:
+        """``stop_at(dex, start, end)``, when given, is where the walk of a method's code ends
+        (before ``end``): the consent-aware graph stops at a consent check, so calls behind it
+        are not edges (scanner/apk/guards.py)."""
         self.hierarchy = hierarchy
+        self.stop_at = stop_at
         self._refs: dict[int, dict[int, tuple[str, str, str]]] = {}
         self._resolved: dict[MethodKey, MethodKey | None] = {}
         self._supertypes: dict[str, tuple[str, ...]] = {}
@@ -145,6 +151,8 @@ class CallGraph:
         dex, code_off = where
         data = dex.data
         start, end = dex.code_span(code_off)
+        if self.stop_at is not None:
+            end = self.stop_at(dex, start, end)
         direct: dict[MethodKey, None] = {}
         virtual: dict[MethodKey, None] = {}
         new: dict[str, None] = {}

@@ -38,6 +38,7 @@ from .bytecode import (
     boundaries_hit,
     const_strings_before,
     invoke_registers,
+    method_refs,
 )
 from .catalogue import ApiCatalogue, ApiEntry
 from .dex import DexFile, dotted
@@ -60,6 +61,8 @@ class CallSite:
     caller_class_desc: str  # Lcom/x/App;
     offset: int  # code units from the start of the caller's insns
     argument: str | None
+    file_offset: int = -1  # bytes from the start of the DEX file to the instruction
+    self_ref: str | None = None  # package_name | own_process: the method looks itself up (see _self_ref)
 
     @property
     def caller_key(self) -> tuple[str, str, str]:
@@ -152,9 +155,38 @@ def find_call_sites(dex: DexFile, catalogue: ApiCatalogue, *, apply_arguments: b
                         api_id=entry.id, api=entry.descriptor, access=entry.access, dex=dex.name,
                         caller_class=dotted(caller_cls), caller_method=caller_name, caller_descriptor=caller_proto,
                         caller_class_desc=caller_cls, offset=(pos - start) // 2, argument=value,
+                        file_offset=pos, self_ref=_self_ref(dex, start, end, pos, entry.self_check),
                     ))
     sites.sort(key=CallSite.sort_key)
     return sites
+
+
+_OWN_PACKAGE = ("getPackageName", "()Ljava/lang/String;")
+_OWN_PID = ("Landroid/os/Process;", "myPid", "()I")
+
+
+def _self_ref(dex: DexFile, start: int, end: int, pos: int, kind: str | None) -> str | None:
+    """``kind`` when the calling method shows the call is a self-check, else ``None``.
+
+    ``package_name``: the method calls ``getPackageName()`` (on any Context) before the lookup, the
+    usual ``pm.getPackageInfo(ctx.getPackageName(), 0)``. ``own_process``: the method calls
+    ``Process.myPid()`` or ``getPackageName()`` anywhere, the usual comparison of each running
+    process with its own. A heuristic without data flow: documented in docs/rules.md, and the fact
+    keeps the call with its classification, so an examiner can look at it.
+    """
+    if kind is None:
+        return None
+    stop = pos if kind == "package_name" else end
+    for _at, op, idx in method_refs(dex.data, start, stop):
+        if op not in INVOKE_OPS:
+            continue
+        try:
+            cls, name, proto = dex.method_ref(idx)
+        except (IndexError, ValueError):  # a hostile DEX: an index past its tables is no evidence
+            continue
+        if (name, proto) == _OWN_PACKAGE or (kind == "own_process" and (cls, name, proto) == _OWN_PID):
+            return kind
+    return None
 
 
 def _argument_value(dex: DexFile, data: bytes, pos: int, op: int, entry: ApiEntry,

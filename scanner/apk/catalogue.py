@@ -25,8 +25,9 @@ _METHOD_RE = re.compile(r"^(L[^;\s]+;)->([^(\s]+)\(([^)\s]*)\)(\S+)$")
 _FIELD_RE = re.compile(r"^(L[^;\s]+;)->([^:\s]+):(\S+)$")
 _MARKS = ("V", "P", "U")
 _SOURCES = ("A", "C", "H", "K", "U")
-_KEYS = {"id", "descriptor", "access", "pi_types", "permission", "api_level", "verification", "argument", "note"}
-_REQUIRED = _KEYS - {"argument", "note"}
+_KEYS = {"id", "descriptor", "access", "pi_types", "permission", "api_level", "verification", "argument", "note",
+         "self_check", "restricted_from_api"}
+_REQUIRED = _KEYS - {"argument", "note", "self_check", "restricted_from_api"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class ApiEntry:
     class_name: str
     name: str
     proto: str
+    self_check: str | None = None  #: package_name | own_process (see rules/android-apis.yaml)
+    restricted_from_api: int | None = None  #: no value for ordinary apps from this Android version
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -183,10 +186,17 @@ def _parse_entry(row: Any, index: int, vocab: PiVocabulary, path: Path) -> ApiEn
     note = row.get("note")
     if note is not None and not isinstance(note, str):
         raise _fail(path, f"{where}: note must be a string or null")
+    self_check = row.get("self_check")
+    if self_check not in (None, "package_name", "own_process"):
+        raise _fail(path, f"{where}: self_check must be package_name or own_process")
+    restricted = row.get("restricted_from_api")
+    if restricted is not None and (not isinstance(restricted, int) or isinstance(restricted, bool) or restricted < 1):
+        raise _fail(path, f"{where}: restricted_from_api must be a positive API level")
     return ApiEntry(
         id=api_id, descriptor=descriptor, access=access, pi_types=tuple(pi_types), permission=permission,
         api_level=level, verification=ver["mark"], sources=tuple(ver["sources"]), argument=argument,
-        note=note, class_name=class_name, name=name, proto=proto,
+        note=note, class_name=class_name, name=name, proto=proto, self_check=self_check,
+        restricted_from_api=restricted,
     )
 
 

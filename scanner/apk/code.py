@@ -22,6 +22,7 @@ from .callgraph import CallGraph, ClassHierarchy
 from .callsites import CallSite, find_call_sites
 from .catalogue import ApiCatalogue
 from .dex import DexError, DexFile, classify_unreadable, dotted
+from .guards import consent_guard, stop_at_consent_check
 from .reachability import EntryPointsLike, Reachability, compute_reachability, entry_label, method_label
 
 _DEX_NAME = re.compile(r"classes(\d*)\.dex")
@@ -135,7 +136,8 @@ class CodeFacts:
 
 
 def _site_rows(sites: list[CallSite], catalogue: ApiCatalogue, reach: Reachability | None,
-               owner_of: Callable[[str], dict[str, Any]], smali: dict[CallSite, str]) -> list[dict[str, Any]]:
+               owner_of: Callable[[str], dict[str, Any]], smali: dict[CallSite, str],
+               graph: CallGraph | None = None, before_consent: Reachability | None = None) -> list[dict[str, Any]]:
     entries = {e.id: e for e in catalogue.entries}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -148,18 +150,32 @@ def _site_rows(sites: list[CallSite], catalogue: ApiCatalogue, reach: Reachabili
         seen.add(fact_id)
         reached = reach.reached(site.caller_key) if reach is not None else None
         path = reach.path_to(site.caller_key) if reached else None
+        guard = None
+        if reached and before_consent is not None and before_consent.reached(site.caller_key) is False:
+            # reachable, but only through a consent check: not before consent; name the check
+            guard = consent_guard(graph, path, site.dex, site.file_offset) if graph is not None and path else None
+            if guard is not None:
+                reached = False
+        elif reached and before_consent is not None:
+            path = before_consent.path_to(site.caller_key) or path  # a path that passes no consent check
+            # the caller itself may check consent before the call
+            guard = consent_guard(graph, [site.caller_key], site.dex, site.file_offset) if graph is not None else None
+            if guard is not None:
+                reached = False
         if site.caller_class not in owners:
             owners[site.caller_class] = dict(owner_of(site.caller_class))
         rows.append({
             "id": fact_id, "api_id": site.api_id, "api": site.api, "access": site.access,
             "pi_types": list(entry.pi_types), "permission": entry.permission,
             "caller": {"class": site.caller_class, "method": site.caller_method, "descriptor": site.caller_descriptor},
-            "dex": site.dex, "offset": site.offset, "argument": site.argument,
+            "dex": site.dex, "offset": site.offset, "file_offset": site.file_offset, "argument": site.argument,
+            "self_check": site.self_ref,
             "owner": dict(owners[site.caller_class]),
             "reachable_before_ui": reached,
             "reach_entry": entry_label(path[0]) if path else None,
             "reach_path": [method_label(k) for k in path] if path else None,
             "smali": smali.get(site),
+            "consent_guard": guard,
         })
     return rows
 
@@ -191,6 +207,21 @@ def analyse_code(index: DexIndex, catalogue: ApiCatalogue, entry_points: EntryPo
     except (IndexError, struct.error) as exc:
         reach = None
         limitations.append(Limitation("dex_unreadable", f"reachability not computed: malformed bytecode ({exc})", None))
+    before_consent: Reachability | None = None
+    if reach is not None and not reach.bound_hit:
+        # the same search over calls that no consent check precedes (scanner/apk/guards.py)
+        try:
+            before_consent = compute_reachability(CallGraph(graph.hierarchy, stop_at=stop_at_consent_check),
+                                                  entry_points, **kwargs)
+        except (DexError, IndexError, struct.error):
+            before_consent = None
+        if before_consent is not None and before_consent.bound_hit:
+            before_consent = None
+    if reach is not None and not reach.bound_hit and not reach.entries:
+        limitations.append(Limitation("no_entry_point", "no code that runs before any screen (an Application subclass, "
+                                      "a content provider or a boot receiver with code in this APK) was found; exported "
+                                      "services and receivers of other broadcasts also run without a screen and are not "
+                                      "followed, so call sites are reported as present in code, not as unreachable", None))
     if reach is not None and reach.bound_hit:
         limitations.append(Limitation("reachability_bound",
                                       f"call-graph search bound hit ({reach.reason}); pre-UI reachability unknown", None))
@@ -207,7 +238,7 @@ def analyse_code(index: DexIndex, catalogue: ApiCatalogue, entry_points: EntryPo
         reach_json = {"id": "reachability", "computed": False, "bound_hit": False,
                       "reason": "the call graph could not be built", "entry_points": [], "methods": 0, "edges": 0}
     sections = {
-        "api_calls": _site_rows(sites, catalogue, reach, owner_of, smali),
+        "api_calls": _site_rows(sites, catalogue, reach, owner_of, smali, graph, before_consent),
         "reachability": reach_json,
         "dex": index.summary(),
     }

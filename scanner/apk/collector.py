@@ -97,6 +97,7 @@ class AndroidCollector:
         """Stage 1 and the code facts, as a :class:`FactBundle`."""
         from ..sdk.attribution import Attributor
         from ..sdk.pack import load_sdk_pack
+        from .capability import classify_calls
         from .catalogue import load_catalogue
 
         inv = self.inventory(ctx.target, ctx.progress)
@@ -105,6 +106,8 @@ class AndroidCollector:
         attributor = Attributor(load_sdk_pack(), inv.sections["sdks"], inv.app.get("first_party_prefixes", []))
         code = analyse_code(inv.index, catalogue, inv.static.entry_points, attributor.owner_of_class,
                             deep=self.deep, apk_path=ctx.target, max_seconds=self.reach_seconds)
+        classify_calls(code.sections.get("api_calls") or [], catalogue, inv.sections.get("permissions") or [],
+                       inv.app.get("min_sdk"), inv.app.get("target_sdk"))
         return FactBundle(
             app=inv.app,
             sections={**inv.sections, **code.sections},

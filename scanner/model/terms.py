@@ -60,6 +60,9 @@ class LegalDocument(Term):
     effective: str | None
     verification: str
     order: int
+    #: how its items are cited: ``article`` (第十三条), ``part_item`` (第三部分第1项), ``item`` (第1项),
+    #: ``clause`` (第6.3条) or ``as_is``; by default from its nature
+    cite: str = "as_is"
 
     @property
     def recommended(self) -> bool:
@@ -145,6 +148,10 @@ def _term(row: dict[str, Any]) -> Term:
     return Term(row["id"], row["zh-CN"], row["en"])
 
 
+_DEFAULT_CITE = {"law": "article", "administrative_regulation": "article", "judicial_interpretation": "article",
+                 "departmental_rule": "article", "national_standard": "clause", "recommended_national_standard": "clause"}
+
+
 def build_terms(source: DataFile) -> Terms:
     """Build :class:`Terms` from the checked ``model.yaml`` data."""
     data = source.data
@@ -171,7 +178,8 @@ def build_terms(source: DataFile) -> Terms:
         evidence_levels=tuple(EvidenceLevel(r["id"], r["zh-CN"], r["en"], r["kind"], r["max_severity"])
                               for r in data["evidence_levels"]),
         documents=tuple(LegalDocument(r["id"], r["zh-CN"], r["en"], r["nature"], r.get("identifier"), r.get("effective"),
-                                      r["verification"], order) for order, r in enumerate(data["documents"])),
+                                      r["verification"], order, r.get("cite") or _DEFAULT_CITE.get(r["nature"], "as_is"))
+                          for order, r in enumerate(data["documents"])),
         natures=tuple(_term(r) for r in data["document_natures"]),
     )
 

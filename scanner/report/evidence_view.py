@@ -17,6 +17,8 @@ class EvidenceView(Words):
         super().__init__(lang)
         self.view = view
         self.unmask = unmask
+        dex = view.facts.get("dex") or {}
+        self.dex_sha256 = {str(f.get("name")): str(f.get("sha256")) for f in dex.get("files") or [] if f.get("sha256")}
 
     def evidence(self, ev: dict[str, Any]) -> dict[str, Any]:
         ref = str(ev.get("ref", ""))
@@ -62,14 +64,30 @@ class EvidenceView(Words):
             "api": str(fact.get("api", "")),
             "api_id": str(fact.get("api_id", "")),
             "caller": method_signature(fact.get("caller") or {}),
-            "location": f"{fact.get('dex', '')} {self.t('text.dex_offset')} {int(fact.get('offset') or 0):#x}",
+            "location": self.location(fact),
             "pi_types": self.pis(fact.get("pi_types")),
             "permission": str(fact.get("permission") or self.t("text.none")),
             "owner": self.party_text(fact.get("owner")),
             "reachable": self.t("text.not_computed") if reach is None else self.yes_no(reach),
             "reach_path": [str(p) for p in fact.get("reach_path") or []],
+            "guard": self.guard_text(fact.get("consent_guard")),
+            "conditions": self.conditions_text(fact.get("capability")),
             "rows": [],
         }
+
+    def location(self, fact: dict[str, Any]) -> str:
+        """Where a call site is: the DEX file, the byte offset in the method's code and in the file,
+        and the code-unit index (the DEX files' sha256 and the tool to check offsets with are
+        stated once, in the report's notes)."""
+        units = int(fact.get("offset") or 0)
+        dex = str(fact.get("dex", ""))
+        parts = [f"{dex} {self.t('text.dex_offset')} {units * 2:#x}（{self.t('text.code_unit').replace('{n}', str(units))}）"
+                 if self.lang == "zh-CN" else
+                 f"{dex} {self.t('text.dex_offset')} {units * 2:#x} ({self.t('text.code_unit').replace('{n}', str(units))})"]
+        file_offset = int(fact.get("file_offset", -1) if fact.get("file_offset") is not None else -1)
+        if file_offset >= 0:
+            parts.append(f"{self.t('text.file_offset')} {file_offset:#x}")
+        return self.sep.join(parts) if self.lang == "en" else "；".join(parts)
 
     def observation(self, fact: dict[str, Any]) -> dict[str, Any]:
         matches = fact.get("matches") or []
@@ -93,8 +111,47 @@ class EvidenceView(Words):
             "cleartext": bool(fact.get("cleartext")),
             "opaque": pick(fact.get("opaque_reason"), self.lang) if fact.get("opaque") else "",
             "request_sha256": str(fact.get("request_sha256") or ""),
+            "ties": self.sep.join(self.tie_text(t) for t in fact.get("ties") or []),
             "rows": [],
         }
+
+    def conditions_text(self, capability: dict[str, Any] | None) -> str:
+        """The conditions under which a call can return the PI: permission (declared? granted at
+        run time?) and the Android versions that still return it."""
+        parts = []
+        for cond in (capability or {}).get("conditions") or []:
+            if cond.get("kind") == "permission":
+                name = str(cond.get("permission", "")).rsplit(".", 1)[-1]
+                if not cond.get("declared"):
+                    parts.append(self.t("text.cond_permission_missing").replace("{p}", name))
+                elif cond.get("runtime_grant"):
+                    parts.append(self.t("text.cond_permission_runtime").replace("{p}", name))
+                else:
+                    parts.append(self.t("text.cond_permission").replace("{p}", name))
+            elif cond.get("kind") == "android_version":
+                parts.append(self.t("text.cond_android_max").replace("{v}", str(cond.get("max_api"))))
+        return ("；" if self.lang == "zh-CN" else "; ").join(parts)
+
+    def guard_text(self, guard: dict[str, Any] | None) -> str:
+        """"guarded by a consent flag read at …" for a call site behind a consent check, else ""."""
+        if not guard:
+            return ""
+        flag = str(guard.get("flag") or "")
+        where = str(guard.get("where") or "")
+        store = str(guard.get("store") or "")
+        return self.t("text.consent_guard").replace("{flag}", flag).replace("{store}", store).replace("{where}", where)
+
+    def tie_text(self, tie: dict[str, Any]) -> str:
+        """One tie of a request to the app, e.g. ``应用密钥 UMENG_APPKEY（body:$.header.appkey）``."""
+        kind = str(tie.get("kind", ""))
+        label = self.t.opt(f"tie.{kind}", kind)
+        detail = str(tie.get("detail") or "")
+        value = str(tie.get("value") or "")
+        where = str(tie.get("location") or "")
+        shown = detail if kind == "app_key" and detail else value
+        if self.lang == "zh-CN":
+            return f"{label} {shown}（{where}）" if where and kind != "capture_scope" else f"{label} {shown}"
+        return f"{label} {shown} ({where})" if where and kind != "capture_scope" else f"{label} {shown}"
 
     def match_value(self, match: dict[str, Any]) -> str:
         if not self.unmask:

@@ -201,10 +201,18 @@ class PolicyView:
             declared = [self.quote(docs[q["document"]], q["ref"], q["quote"], q["where"]) for q in cmp["declared"] if q["document"] in docs]
             observed = [self.fact(o["ref"], o["kind"]) for o in cmp["observed"]]
             out.append({"id": cmp["id"], "kind": self.t("policy.kind." + cmp["kind"]), "status": cmp["status"],
-                        "status_label": self.t("policy.status." + cmp["status"]), "detail": cmp["detail"],
+                        "status_label": self.t("policy.status." + cmp["status"]), "detail": self.detail(cmp),
                         "declared": declared, "observed": observed, "observed_more": max(0, cmp["observed_count"] - len(observed)),
                         "missing": list(cmp["missing"])})
         return out
+
+    def detail(self, cmp: dict[str, Any]) -> str:
+        """The comparison's one-line detail: the tool's English sentence in an English report; in
+        Chinese, the kind and its subject (the comparison's key), so no English prose is shown."""
+        if self.lang != "zh-CN":
+            return str(cmp["detail"])
+        subject = str(cmp["id"]).split(":", 2)[-1]
+        return f"{self.t('policy.kind.' + cmp['kind'])}：{subject}"
 
     def build(self) -> dict[str, Any] | None:
         """The view model, or ``None`` when the result has no ``facts.policy``."""

@@ -164,9 +164,11 @@ class _Sarif:
             return {
                 "physicalLocation": {
                     "artifactLocation": self.artifact_location(str(fact.get("dex"))),
-                    "address": {"kind": "instruction", "name": f"{decorated}@{offset:#x}", "fullyQualifiedName": decorated},
-                    # the result format counts the offset in 16-bit code units from the start of the method's insns
-                    "properties": {"codeUnitOffset": offset},
+                    "address": {"kind": "instruction", "name": f"{decorated}@{offset:#x}", "fullyQualifiedName": decorated,
+                                **({"absoluteAddress": int(fact["file_offset"])} if int(fact.get("file_offset", -1)) >= 0 else {})},
+                    # the result format counts the offset in 16-bit code units from the start of the method's insns;
+                    # absoluteAddress is the instruction's byte offset in the DEX file
+                    "properties": {"codeUnitOffset": offset, "byteOffsetInMethod": offset * 2},
                 },
                 "logicalLocations": [
                     {"name": method, "fullyQualifiedName": signature, "decoratedName": decorated, "kind": "function"},

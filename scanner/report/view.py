@@ -12,16 +12,12 @@ from typing import Any
 
 from ..model.terms import terms
 from ..model.view import ResultView
+from .entry_view import EntryView
 from .evidence_view import EvidenceView
 from .i18n import pick
 from .policy_view import policy_view
 from .session_view import session_view
-from .text import Words, css_string, doc_rank, natural_key
-
-#: evidence items shown per finding; the rest are counted in a note that points to result.json,
-#: so a finding backed by thousands of call sites still gives a report a browser opens quickly.
-EVIDENCE_CAP = 50
-
+from .text import Words, css_string, doc_rank
 
 class ViewBuilder(Words):
     """Builds the template context for one result, one language and one masking choice."""
@@ -33,6 +29,7 @@ class ViewBuilder(Words):
         self.view = ResultView(result)
         self.facts: dict[str, Any] = self.view.facts
         self.evidence_view = EvidenceView(self.view, lang, unmask)
+        self.entry_view = EntryView(result, lang, self.evidence_view)
 
     # -- sections -------------------------------------------------------------------------------
     def case(self) -> dict[str, Any]:
@@ -115,49 +112,9 @@ class ViewBuilder(Words):
             "manual_checks": len(self.result.get("manual_checks") or []),
         }
 
-    def legal_ref(self, ref: dict[str, Any]) -> dict[str, str]:
-        doc = str(ref.get("doc", ""))
-        return {"doc": doc, "doc_label": self.doc_label(doc), "item": str(ref.get("item", "")), "text": pick(ref.get("text"), self.lang)}
-
-    def findings(self) -> list[dict[str, Any]]:
-        """Findings grouped by the document and item of their first legal reference."""
-        groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        for finding in self.result.get("findings") or []:
-            refs = finding.get("legal_refs") or [{"doc": "other", "item": ""}]
-            primary = refs[0]
-            doc, item = str(primary.get("doc", "other")), str(primary.get("item", ""))
-            groups.setdefault(doc, {}).setdefault(item, []).append(self.finding(finding))
-        out = []
-        for doc in sorted(groups, key=doc_rank):
-            items = []
-            for item in sorted(groups[doc], key=natural_key):
-                rows = groups[doc][item]
-                items.append({"item": item, "anchor": f"ref-{doc}-{item}", "text": rows[0]["primary_text"], "findings": rows})
-            out.append({"doc": doc, "label": self.doc_label(doc), "anchor": f"doc-{doc}", "entries": items})
-        return out
-
-    def finding(self, f: dict[str, Any]) -> dict[str, Any]:
-        refs = [self.legal_ref(r) for r in f.get("legal_refs") or []]
-        severity = str(f.get("severity", "info"))
-        evidence = f.get("evidence") or []
-        more = max(0, len(evidence) - EVIDENCE_CAP)
-        return {
-            "id": str(f.get("id", "")),
-            "rule_id": str(f.get("rule_id", "")),
-            "pack": str(f.get("pack", "")),
-            "severity": severity,
-            "severity_label": self.t.opt(f"severity.{severity}", severity),
-            "title": pick(f.get("title"), self.lang),
-            "explanation": pick(f.get("explanation"), self.lang),
-            "primary_text": refs[0]["text"] if refs else "",
-            "legal_refs": refs,
-            "verification": self.t.opt(f"verification.{f.get('verification')}", str(f.get("verification", ""))),
-            "evidence_level": self.t.opt(f"evidence_level.{f.get('evidence_level')}", str(f.get("evidence_level", ""))),
-            "party": self.party_text(f.get("party")),
-            "phase": self.phase_text(f.get("phase")),
-            "evidence": [self.evidence_view.evidence(e) for e in evidence[:EVIDENCE_CAP]],
-            "evidence_more": self.t("text.more_evidence").replace("{n}", str(more)) if more else "",
-        }
+    def legal_ref(self, ref: dict[str, Any], verification: str | None = None) -> dict[str, Any]:
+        """One legal reference in its legal form (``《…》第十三条``) with its quoted text."""
+        return self.entry_view.citation_row(self.entry_view.cite(ref, verification))
 
     def sdks(self) -> list[dict[str, Any]]:
         rows = []
@@ -174,7 +131,8 @@ class ViewBuilder(Words):
                 ],
                 "pi_types": self.pis(sdk.get("pi_types")),
                 "seen": bool(sdk.get("seen_in_traffic")),
-                "seen_label": self.yes_no(sdk.get("seen_in_traffic")),
+                # no proxy session joined: not tested, which is not "no"
+                "seen_label": self.yes_no(sdk.get("seen_in_traffic")) if "traffic" in self.facts else self.t("text.not_tested"),
                 "policy": str(sdk.get("privacy_policy_url") or ""),
             })
         return rows
@@ -229,7 +187,7 @@ class ViewBuilder(Words):
                 "rule_id": str(m.get("rule_id", "")),
                 "title": pick(m.get("title"), self.lang),
                 "what": pick(m.get("what_to_check"), self.lang),
-                "legal_refs": [self.legal_ref(r) for r in m.get("legal_refs") or []],
+                "legal_refs": [self.legal_ref(r, m.get("verification")) for r in m.get("legal_refs") or []],
             }
             for m in self.result.get("manual_checks") or []
         ]
@@ -251,6 +209,20 @@ class ViewBuilder(Words):
         rows.append(self.t("coverage.no_runtime"))
         if "policy" not in facts:
             rows.append(self.t("coverage.no_policy"))
+        return rows
+
+    def not_counted(self) -> list[dict[str, Any]]:
+        """Call sites found but not counted (self-checks, library code, unavailable), per status:
+        how many, and the first few callers."""
+        rows = []
+        calls = self.view.items("api_call")
+        for status in ("self_check", "library", "unavailable"):
+            found = [c for c in calls if (c.get("capability") or {}).get("status") == status]
+            if not found:
+                continue
+            callers = sorted({str((c.get("caller") or {}).get("class", "")) for c in found})
+            where = self.sep.join(callers[:3]) + (f" …（{len(callers)}）" if len(callers) > 3 else "")
+            rows.append({"status": status, "label": self.t(f"capability.{status}"), "count": len(found), "where": where})
         return rows
 
     def provenance(self) -> dict[str, Any]:
@@ -276,6 +248,7 @@ class ViewBuilder(Words):
         case = self.case()
         complete = bool(self.result.get("complete", False))
         limitations = self.limitations()
+        conclusions, entries = self.entry_view.build()
         return {
             "lang": self.lang,
             "html_lang": "zh-CN" if self.lang == "zh-CN" else "en",
@@ -286,7 +259,10 @@ class ViewBuilder(Words):
             "page_header": css_string(f"{self.t('report.case_header')} {case['case_id']}"),
             "app": self.app(),
             "summary": self.summary(),
-            "groups": self.findings(),
+            "conclusions": conclusions,
+            "not_counted": self.not_counted(),
+            "dex_files": [{"name": n, "sha256": h} for n, h in sorted(self.evidence_view.dex_sha256.items())],
+            "entries": entries,
             "sdks": self.sdks(),
             "permissions": self.permissions(),
             "mini_scopes": self.mini_scopes(),

@@ -106,8 +106,10 @@ def _permissions(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _api_calls(ctx: Context) -> list[dict[str, Any]]:
+    # only calls that can read PI on this app: self-checks, library code and calls whose permission
+    # is missing stay in the result (scanner/apk/capability.py) but support no finding
     return [{**c, "caller_class": (c.get("caller") or {}).get("class"), "_party": _party_from(c.get("owner"))}
-            for c in ctx.facts_of("api_call")]
+            for c in ctx.facts_of("api_call") if (c.get("capability") or {}).get("status", "counted") == "counted"]
 
 
 def _sdks(ctx: Context) -> list[dict[str, Any]]:

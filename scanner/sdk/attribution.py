@@ -7,8 +7,11 @@ prefixes, then called per API call site (``owner_of_class``) and per traffic flo
 Precedence for a class: the app's own package and aliases (longest prefix wins against an SDK
 prefix, so an SDK that happens to sit under the app's package is still the app's code only when no
 longer SDK prefix claims it), then the SDK whose code prefix is the longest match. A class with no
-match is ``unknown`` (third-party code the pack does not know). Hosts: first-party domains, then the
-most specific SDK host suffix; anything else is ``third_party``.
+match is ``unknown`` (third-party code the pack does not know). Code of a pack record in the
+``library`` category (AndroidX, Glide, OkHttp, LeakCanary, ORMs, ...) is a ``library``: a building
+block the app maker compiled in, not a party that collects. Hosts: first-party domains, then the
+most specific SDK host suffix (a library's host is an ``sdk`` party: sending data is conduct);
+anything else is ``third_party``.
 """
 
 from __future__ import annotations
@@ -58,13 +61,17 @@ class Attributor:
         first = self._first.longest(dotted)
         sdk = self._index.code.longest(dotted)
         if sdk is not None and (first is None or len(sdk[0]) > len(first[0])):
-            return self._sdk_owner(sdk[1])
+            owner = self._sdk_owner(sdk[1])
+            rec = self._pack.get(owner["sdk_id"])
+            if rec is not None and rec.category == "library":
+                return {**owner, "kind": "library"}
+            return owner
         if first is not None:
             return _owner("first_party")
         return _owner("unknown")
 
     def owner_of_class(self, dotted: str) -> dict[str, Any]:
-        """``{"kind": "first_party"|"sdk"|"unknown", "sdk_id", "sdk_name", "vendor"}`` for a dotted class name."""
+        """``{"kind": "first_party"|"sdk"|"library"|"unknown", "sdk_id", "sdk_name", "vendor"}`` for a dotted class name."""
         # A class has its package's owner unless its own full name is a pattern, so answers are
         # cached per package: a few thousand entries even for an app of 300k classes.
         if dotted in self._index.code or dotted in self._first:

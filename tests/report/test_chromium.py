@@ -61,7 +61,7 @@ def test_report_loads_cleanly(tmp_path: Path, lang: str) -> None:
     with Browser() as browser:
         page = browser.open(page_path)
         title = page.title()
-        finding_ids = page.evaluate("Array.from(document.querySelectorAll('article.finding')).map(a => a.id)")
+        finding_ids = page.evaluate("Array.from(document.querySelectorAll('article.entry span.anchor')).map(a => a.id)")
         load = page.collect()
     assert load.console_errors == []
     assert load.external_requests() == []

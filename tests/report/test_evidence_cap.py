@@ -1,4 +1,4 @@
-"""HTML report of a finding with more evidence than the report lists: capped, with a note."""
+"""HTML report of an entry with more facts than the report lists: capped, with a note."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import html as html_lib
 import re
 
 from scanner.report.html import render_html
-from scanner.report.view import EVIDENCE_CAP
+from scanner.report.entries import build_entries
+from scanner.report.entry_view import FACTS_CAP as EVIDENCE_CAP
 from scanner.testing.samples import sample_result
 
 
@@ -28,29 +29,36 @@ def _with_many_call_sites(extra: int) -> tuple[dict, str, list[str]]:
     return result, finding["id"], refs
 
 
-def _article(html: str, finding_id: str) -> str:
-    start = html.index(f'id="{finding_id}"')
-    return html[start:html.index("</article>", start)]
+def _article(html: str, result: dict, ref: str) -> tuple[str, list[str]]:
+    """The entry article holding the fact ``ref``, and the ids of that entry's facts in order."""
+    entry = next(e for e in build_entries(result) if any(f["id"] == ref for f in e.facts))
+    start = html.index(f'id="{entry.id}"')
+    return html[start:html.index("</article>", start)], [str(f["id"]) for f in entry.facts]
 
 
 def test_evidence_beyond_the_cap_is_counted_not_listed() -> None:
-    result, finding_id, refs = _with_many_call_sites(7)
-    article = _article(render_html(result, lang="en"), finding_id)
-    shown = re.findall(r'<div class="evidence ev-api_call" data-ref="([^"]+)"', article)
-    assert [html_lib.unescape(ref) for ref in shown] == refs[:EVIDENCE_CAP]
-    assert html_lib.escape(refs[EVIDENCE_CAP]) not in article
-    assert ('<p class="intro more-evidence">7 more evidence items are not listed in this report; '
-            "result.json lists them all under this finding&#39;s evidence.</p>") in article
+    result, _finding_id, refs = _with_many_call_sites(7)
+    article, facts = _article(render_html(result, lang="en"), result, refs[0])
+    assert len(facts) > EVIDENCE_CAP and set(refs) <= set(facts)
+    shown = re.findall(r'<tr class="evidence ev-api_call" data-ref="([^"]+)"', article)
+    assert [html_lib.unescape(ref) for ref in shown] == facts[:EVIDENCE_CAP]
+    assert html_lib.escape(facts[EVIDENCE_CAP]) not in article
+    assert (f'<p class="intro more-evidence">{len(facts) - EVIDENCE_CAP} more evidence items are not listed in this '
+            "report; result.json lists them all under the evidence of the findings that cite them.</p>") in article
 
 
 def test_note_in_chinese_names_the_count() -> None:
-    result, finding_id, _refs = _with_many_call_sites(1)
-    article = _article(render_html(result, lang="zh-CN"), finding_id)
-    assert "另有 1 项证据未在本报告中列出" in article
+    result, _finding_id, refs = _with_many_call_sites(1)
+    article, facts = _article(render_html(result, lang="zh-CN"), result, refs[0])
+    assert f"另有 {len(facts) - EVIDENCE_CAP} 项证据未在本报告中列出" in article
 
 
 def test_no_note_at_the_cap() -> None:
-    result, finding_id, refs = _with_many_call_sites(0)
-    article = _article(render_html(result, lang="en"), finding_id)
-    assert [html_lib.unescape(ref) for ref in re.findall(r'data-ref="([^"]+)"', article)] == refs
+    result, _finding_id, refs = _with_many_call_sites(0)
+    del result["facts"]["api_calls"][0]  # the template call: the entry then holds exactly the cap
+    for finding in result["findings"]:
+        finding["evidence"] = [e for e in finding["evidence"] if e["ref"] in refs or e["kind"] != "api_call"]
+    article, facts = _article(render_html(result, lang="en"), result, refs[0])
+    assert facts == refs
+    assert [html_lib.unescape(ref) for ref in re.findall(r'<tr class="evidence ev-api_call" data-ref="([^"]+)"', article)] == refs
     assert "more-evidence" not in article

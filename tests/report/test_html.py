@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import html as html_lib
 import re
 from pathlib import Path
 
@@ -46,39 +47,56 @@ def test_incomplete_result_is_marked_at_the_top() -> None:
     assert "banner incomplete" not in complete and "No limitation was recorded" in complete
 
 
-def test_findings_grouped_by_document_and_item_with_stable_anchors() -> None:
+def _entry_of(html: str, rule_id: str) -> str:
+    """The entry article whose legal bases include ``rule_id`` (its first such entry)."""
+    at = html.index(f'data-rule="{rule_id}"')
+    start = html.rindex("<article", 0, at)
+    return html[start:html.index("</article>", at)]
+
+
+def test_each_fact_is_listed_once_with_every_finding_anchored_once() -> None:
     result = sample_result()
     html = render_html(result, lang="en")
-    rd, npi = html.index('id="doc-RD"'), html.index('id="doc-NPI"')
-    assert rd < npi
-    assert html.index('id="ref-RD-3.1"') < html.index('id="ref-RD-4.1"') < npi
+    conclusions = html[html.index('id="conclusions"'):html.index('id="case"')]
+    entries = re.findall(r'<article class="entry sev-border-(\w+)" id="(E-[0-9a-f]{12})"', html)
+    assert entries and len({e for _s, e in entries}) == len(entries)
+    # the summary table lists the entries in the same order, first, before the case details
+    assert re.findall(r'<tr data-entry="(E-[0-9a-f]{12})">', conclusions) == [e for _s, e in entries]
     for finding in result["findings"]:
-        assert f'<article class="finding sev-border-{finding["severity"]}" id="{finding["id"]}" data-rule="{finding["rule_id"]}"' in html
-    # the RD 3.1 group holds both pre-consent findings, the first-party one before the SDK one (result order)
-    group = html[html.index('id="ref-RD-3.1"'):html.index('id="ref-RD-4.1"')]
-    assert "IMEI read before the user consents" in group and "Third-party SDK collects device identifiers" in group
+        assert html.count(f'<span class="anchor" id="{finding["id"]}"></span>') == 1, finding["id"]
+    # every fact a finding cites appears once among the entries
+    refs = {e["ref"] for f in result["findings"] for e in f["evidence"]}
+    details = html[html.index('id="findings"'):html.index('id="sdks"')]
+    for ref in refs:
+        assert details.count(f'data-ref="{html_lib.escape(ref)}"') == 1, ref
 
 
-def test_call_site_evidence_shows_caller_and_reach_path() -> None:
+def test_call_site_evidence_shows_caller_byte_offset_and_reach_path() -> None:
     html = render_html(sample_result(), lang="en")
-    article = html[html.index('data-rule="RD-3.1-api-pre-consent"'):]
-    article = article[:article.index("</article>")]
+    article = _entry_of(html, "RD-3.1-api-pre-consent")
     assert "com.example.notes.util.DeviceUtil.readId(Landroid/content/Context;)Ljava/lang/String;" in article
-    assert "classes.dex offset 0x1a" in article
-    assert '<ol class="path"><li><code>com.example.notes.App.onCreate()V</code></li>' in article
-    assert "Reachable before consent (static)" in article
+    # the result counts 16-bit code units (0x1a); the report gives bytes and the unit index
+    assert "classes.dex byte offset in the method&#39;s code 0x34 (code unit 26)" in article
+    assert "com.example.notes.App.onCreate()V → " in article
+    assert "<td>code capability (Reachable before consent (static))</td>" in article
     assert "The app itself (first party)" in article
 
 
-def test_sdk_finding_names_sdk_vendor_phase_and_highlighted_pi_fields() -> None:
+def test_legal_items_are_cited_in_their_legal_form() -> None:
     html = render_html(sample_result(), lang="zh-CN")
-    article = html[html.index('data-rule="RD-3.1-sdk-pre-consent"'):]
-    article = article[:article.index("</article>")]
+    assert "《中华人民共和国个人信息保护法》第十三条" in html
+    assert "（国信办秘字〔2019〕191号）第三部分第1项" in html
+    assert "个人信息保护法 13" not in html
+
+
+def test_sdk_entry_names_sdk_vendor_phase_and_highlighted_pi_fields() -> None:
+    html = render_html(sample_result(), lang="zh-CN")
+    article = _entry_of(html, "RD-3.1-sdk-pre-consent")
     assert "第三方SDK：友盟统计（友盟同欣（北京）科技有限公司）" in article
     assert "同意隐私政策前" in article
     assert '<mark class="pi">IMEI/MEID设备识别码</mark>' in article
     assert "body:$.header.imei_md5" in article and "5d41********2a7c" in article
-    assert "2026-11-28T19:41:02.123Z" in article and "ulogs.umeng.com:443" in article
+    assert "2026-11-28T19:41:02.123Z" in article and "ulogs.umeng.com" in article
 
 
 def test_values_masked_by_default_even_inside_urls() -> None:
@@ -92,7 +110,7 @@ def test_values_masked_by_default_even_inside_urls() -> None:
 
 def test_unmask_shows_stored_raw_values() -> None:
     html = render_html(sample_result(raw_values=True), lang="en", unmask=True)
-    assert '<td class="mono">861234567890123</td>' in html
+    assert '<span class="mono">861234567890123</span>' in html
     assert 'imei=<mark class="pi">861234567890123</mark>' in html
     assert RAW_VALUES["android_id"] in html
 

@@ -71,7 +71,7 @@ def test_call_site_becomes_dex_and_logical_locations() -> None:
     assert physical["artifactLocation"]["uri"] == "classes.dex"
     assert run["artifacts"][physical["artifactLocation"]["index"]]["location"]["uri"] == "classes.dex"
     assert physical["address"]["name"] == "Lcom/example/notes/util/DeviceUtil;->readId(Landroid/content/Context;)Ljava/lang/String;@0x1a"
-    assert physical["properties"] == {"codeUnitOffset": 0x1A}
+    assert physical["properties"] == {"codeUnitOffset": 0x1A, "byteOffsetInMethod": 0x34}
     function, type_ = location["logicalLocations"]
     assert function == {
         "name": "readId",
