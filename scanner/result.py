@@ -44,6 +44,7 @@ def new_result(
     inputs: list[dict[str, Any]],
     case_id: str | None = None,
     examiner: str | None = None,
+    source: str | None = None,
     category: dict[str, Any] | None = None,
     reproducible: bool = False,
 ) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def new_result(
             "inputs": inputs,
             "packs": [],
         },
-        "case": {"case_id": case_id, "examiner": examiner, "category": category},
+        "case": {"case_id": case_id, "examiner": examiner, "category": category, "source": source},
         "app": {},
         "complete": True,
         "limitations": [],

@@ -31,6 +31,7 @@ class CaseInfo:
     case_id: str | None = None
     examiner: str | None = None
     category: str | None = None  #: an NPI app type: id or Chinese/English name
+    source: str | None = None  #: where the examined input came from ("downloaded from … on …")
 
 
 def default_collectors(*, deep: bool = False, reach_seconds: float = 30.0, wxid: str | None = None,
@@ -81,7 +82,7 @@ def run_scan(
         with staged_dir(out_dir, "unpacked") as staging:
             bundle = collector.collect(CollectContext(target=target, work_dir=staging, progress=progress))
         result = new_result(command=list(command), inputs=list(bundle.inputs), case_id=case.case_id,
-                            examiner=case.examiner, category=category, reproducible=reproducible)
+                            examiner=case.examiner, category=category, source=case.source, reproducible=reproducible)
         merge_bundle(result, bundle)
         for joiner in joiners:
             merge_bundle(result, joiner.join(result, progress))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,23 @@ def test_a_session_that_fails_verify_is_refused_unless_accepted(tmp_path: Path, 
     assert "observations.jsonl line 4" in html
     sarif = json.loads((out / "result.sarif").read_text(encoding="utf-8"))
     assert sarif["runs"][0]["properties"]["session"]["verify_ok"] is False
+
+
+def test_every_traffic_entry_says_when_the_session_is_not_bound_to_the_app(tmp_path: Path) -> None:
+    session = tmp_path / "nobody"
+    shutil.copytree(SESSION, session)
+    meta = json.loads((session / "session.json").read_text(encoding="utf-8"))
+    meta["app_package"] = meta["apk"] = None
+    (session / "session.json").write_text(json.dumps(meta), encoding="utf-8")
+    code, result = _scan(tmp_path, session, "--accept-unverified", "--session-app-unverified", "-f", "json,html",
+                         "--source", "downloaded from the vendor site on 2026-12-01")
+    assert code == 0
+    assert result["case"]["source"] == "downloaded from the vendor site on 2026-12-01"
+    traffic = [f for f in result["findings"] if f["evidence_level"] == "observed_traffic"]
+    assert traffic  # the demo app's own requests still carry their ties
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    entries = re.findall(r'(?s)<article class="entry[^"]*" id="E-[0-9a-f]+" data-kind="observation".*?</article>', html)
+    assert entries and all("该抓包会话未绑定到被测应用" in e for e in entries)
+    assert "downloaded from the vendor site on 2026-12-01" in html
+    assert "Xiaomi Redmi Note 12 (23021RAAEG)" in html  # the test device from the device profile
+    assert 'id="unattributed"' in html and "sdk.open.phone.igexin.com" in html

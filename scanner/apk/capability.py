@@ -60,6 +60,14 @@ def classify_calls(rows: list[dict[str, Any]], catalogue: ApiCatalogue, permissi
             conditions.append({"kind": "android_version", "max_api": restricted - 1})
             if status == "counted" and (min_sdk or 1) >= restricted:
                 status, reason = "unavailable", "restricted_on_every_supported_version"
+        withheld: list[str] = []
+        if "location_precise" in (row.get("pi_types") or []) and "android.permission.ACCESS_FINE_LOCATION" not in declared \
+                and "android.permission.ACCESS_COARSE_LOCATION" in declared:
+            # coarse permission only: the platform returns an approximate location, never a precise one
+            withheld.append("location_precise")
+            row["pi_types"] = [p for p in row["pi_types"] if p != "location_precise"]
+        if withheld:
+            conditions.append({"kind": "withheld_pi", "pi_types": withheld})
         if row.get("self_check"):
             status, reason = "self_check", "own_package_lookup" if row["self_check"] == "package_name" else "own_process_check"
         elif (row.get("owner") or {}).get("kind") == "library":

@@ -55,6 +55,9 @@ SCAN_EPILOG = (
 @click.option("--category", metavar="TYPE", help="App type from the 2021 necessary-PI rules: id 1-39 or its Chinese/English name.")
 @click.option("--case-id", metavar="ID", help="Case identifier printed on the report.")
 @click.option("--examiner", metavar="NAME", help="Examiner's name printed on the report.")
+@click.option("--source", "input_source", metavar="TEXT",
+              help="Where the input came from, for the chain of custody (e.g. \"downloaded from the Huawei AppGallery "
+                   "on 2026-12-01 by J. Wang\"); recorded in result.json and printed on the report.")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True,
               help="Report language.")
 @click.option("--unmask", is_flag=True, help="Show PI values unmasked in reports.")
@@ -86,7 +89,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
          examiner: str | None, lang: str, unmask: bool, session: Path | None, rules_dirs: tuple[Path, ...],
          disabled: tuple[str, ...], deep: bool, policies: tuple[str, ...], wxid: str | None, subpackages: tuple[Path, ...], fail_on: str,
          strict: bool, reproducible: bool, quiet: bool, accept_unverified: bool = False,
-         session_app_unverified: bool = False) -> int:
+         session_app_unverified: bool = False, input_source: str | None = None) -> int:
     """Scan TARGET (an .apk, a .wxapkg, or a mini-program source folder).
 
     Writes OUT/result.json (the canonical, schema-checked result) and the requested reports.
@@ -126,7 +129,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         joiners.append(PolicyJoiner(documents))  # after the session: the comparison sees the traffic
     with created_only_on_success(out_dir):
         result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
-                          command=invoked_command(), case=CaseInfo(case_id, examiner, category),
+                          command=invoked_command(), case=CaseInfo(case_id, examiner, category, input_source),
                           reproducible=reproducible, progress=progress)
         write_outputs(result, out_dir, wanted, lang=lang, unmask=unmask)
     _print_summary(result, out_dir, wanted, quiet)

@@ -128,6 +128,8 @@ class EvidenceView(Words):
                     parts.append(self.t("text.cond_permission_runtime").replace("{p}", name))
                 else:
                     parts.append(self.t("text.cond_permission").replace("{p}", name))
+            elif cond.get("kind") == "withheld_pi":
+                parts.append(self.t("text.cond_withheld").replace("{pi}", self.sep.join(self.pis(cond.get("pi_types")))))
             elif cond.get("kind") == "android_version":
                 parts.append(self.t("text.cond_android_max").replace("{v}", str(cond.get("max_api"))))
         return ("；" if self.lang == "zh-CN" else "; ").join(parts)

@@ -14,9 +14,11 @@ from typing import Any
 _PROBLEMS_SHOWN = 50
 
 
-def session_view(result: dict[str, Any], phase_text: Callable[[str | None], str] = lambda p: str(p)) -> dict[str, Any] | None:
+def session_view(result: dict[str, Any], phase_text: Callable[[str | None], str] = lambda p: str(p),
+                 pi_text: Callable[[str], str] = lambda p: p) -> dict[str, Any] | None:
     """The session section, or ``None`` when no session was joined. Values are display-ready text
-    except ``verify_ok`` and counts; ``phase_text`` names a phase in the report's language."""
+    except ``verify_ok`` and counts; ``phase_text`` and ``pi_text`` name a phase and a PI type in
+    the report's language."""
     traffic = (result.get("facts") or {}).get("traffic") or {}
     session = traffic.get("session")
     if not isinstance(session, dict):
@@ -38,7 +40,8 @@ def session_view(result: dict[str, Any], phase_text: Callable[[str | None], str]
             "phase": phase_text(phase), "phase_id": phase, "host": host,
             "party": str(((group[0].get("party") or {}).get("sdk_id")) or (group[0].get("party") or {}).get("kind") or ""),
             "requests": len(group), "with_pi": sum(1 for o in group if o.get("matches")),
-            "pi": ", ".join(f"{pi} ×{n}" for pi, n in sorted(pi_counts.items())),
+            "pi": ", ".join(f"{pi_text(pi)} ×{n}" for pi, n in sorted(pi_counts.items())),
+            "min_interval": _min_interval(traffic.get("frequency") or [], phase, host),
             "opaque": sum(1 for o in group if o.get("opaque")), "cleartext": sum(1 for o in group if o.get("cleartext")),
             "in_findings": sum(1 for o in group if str(o.get("id")) in cited),
             "first": times[0], "last": times[-1], "seqs": f"{seqs[0]}–{seqs[-1]}" if len(seqs) > 1 else str(seqs[0]),
@@ -75,7 +78,22 @@ def session_view(result: dict[str, Any], phase_text: Callable[[str | None], str]
                   for f in session.get("files") or []],
         "observations": len(observations), "observations_in_findings": sum(r["in_findings"] for r in rows),
         "rows": rows,
+        "device": " · ".join(str(v) for v in ((session.get("device") or {}).get(k) for k in ("label", "model", "os")) if v),
+        "binding": {k: str((session.get("app_binding") or {}).get(k) or "") for k in ("status", "recorded_for", "note")},
+        "capture_scope": str(session.get("capture_scope") or "device"),
+        "unattributed": [{"id": str(o.get("id")), "time": str(o.get("time")), "phase": phase_text(o.get("phase")),
+                          "method": str(o.get("method")), "url": str(o.get("url")),
+                          "pi": ", ".join(pi_text(p) for p in o.get("pi_types") or [])}
+                         for o in traffic.get("unattributed") or []],
     }
+
+
+def _min_interval(frequency: list[dict[str, Any]], phase: str, host: str) -> str:
+    """The shortest interval (seconds) between two requests carrying the same PI to ``host`` in
+    ``phase`` (``facts.traffic.frequency``), or "" when no PI type was sent twice."""
+    values = [float(f["min_interval_s"]) for f in frequency if str(f.get("phase")) == phase and str(f.get("host")) == host
+              and f.get("min_interval_s") is not None]
+    return f"{min(values):g}" if values else ""
 
 
 def _problem_text(problem: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from .evidence_view import EvidenceView
 from .i18n import pick
 from .policy_view import policy_view
 from .session_view import session_view
-from .text import Words, css_string, doc_rank
+from .text import Words, css_string, doc_rank, pi_label
 
 class ViewBuilder(Words):
     """Builds the template context for one result, one language and one masking choice."""
@@ -43,6 +43,7 @@ class ViewBuilder(Words):
             "date": prov.get("started_at") or self.t("text.unknown"),
             "tool_version": (self.result.get("tool") or {}).get("version") or self.t("text.unknown"),
             "category": cat_text,
+            "source": case.get("source") or self.t("text.not_given"),
         }
 
     def app(self) -> dict[str, Any]:
@@ -268,7 +269,7 @@ class ViewBuilder(Words):
             "mini_scopes": self.mini_scopes(),
             "manual": self.manual(),
             "limitations": limitations,
-            "session": session_view(self.result, self.phase_text),
+            "session": session_view(self.result, self.phase_text, lambda p: pi_label(p, self.lang)),
             "policy": policy_view(self.result, self.lang),
             "not_covered": self.not_covered(),
             "provenance": self.provenance(),

@@ -69,6 +69,8 @@ class DeviceProfile:
     values: tuple[ProfileValue, ...]
     location: Location | None
     sha256: str
+    model: str | None = None  #: the phone's make and model, for the chain of custody
+    os: str | None = None  #: its Android version and vendor build
 
 
 def _strings(raw: Any, key: list[str | int]) -> list[tuple[list[str | int], str]]:
@@ -121,7 +123,9 @@ def build_profile(source: DataFile) -> DeviceProfile:
     if raw_location is not None:
         location = Location(float(raw_location["lat"]), float(raw_location["lon"]), float(raw_location.get("radius_m", 500)))
     label = data.get("label")
-    return DeviceProfile(label=str(label) if label else None, values=tuple(values), location=location, sha256=source.sha256)
+    return DeviceProfile(label=str(label) if label else None, values=tuple(values), location=location, sha256=source.sha256,
+                         model=str(data["model"]) if data.get("model") else None,
+                         os=str(data["os"]) if data.get("os") else None)
 
 
 PROFILE_KIND: DataKind[DeviceProfile] = DataKind(
@@ -162,6 +166,8 @@ PROFILE_TEMPLATE = """\
 # package names of a few (harmless) apps you installed.
 format: piscan-device/1
 label: ""                 # e.g. "lab phone 1, Xiaomi Redmi Note 12"
+model: ""                 # make and model, e.g. "Xiaomi Redmi Note 12 (23021RAAEG)"
+os: ""                    # Android version and build, e.g. "Android 13, MIUI 14.0.5 (TKQ1.221114.001)"
 imei: []                  # e.g. ["861234567890123", "861234567890131"]
 imsi: ""                  # e.g. "460001234567890"
 iccid: ""                 # e.g. "89860012345678901234"

@@ -252,7 +252,7 @@ def session_facts(
         "apk": meta.get("apk"),
         "app_binding": binding,
         "capture_scope": meta.get("capture_scope", "device"),
-        "device": meta.get("device_label"),
+        "device": {"label": meta.get("device_label"), "model": meta.get("device_model"), "os": meta.get("device_os")},
         "marks": [{"seq": m["seq"], "time": m["time"], "mark": m["mark"], "phase": m["phase"],
                    "custom": bool(m.get("custom", False))} for m in marks],
         "restarts": [{"time": e["time"], "reason": e.get("reason"), "previous_seal": e.get("previous_seal")}

@@ -89,6 +89,8 @@ def init_session(
         "python_version": platform.python_version(),
         "device_profile_sha256": profile_sha,
         "device_label": profile.label if profile else None,
+        "device_model": profile.model if profile else None,
+        "device_os": profile.os if profile else None,
         "apk": apk_row,
         "app_package": package,
         "capture_scope": capture_scope,
