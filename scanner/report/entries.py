@@ -28,7 +28,7 @@ from ..model.terms import terms
 from ..model.view import ResultView
 
 #: entry kinds in report order within one severity (conduct before capability before declarations)
-KIND_ORDER = ("observation", "api_call", "miniprogram_api", "sdk", "component", "permission", "other")
+KIND_ORDER = ("observation", "api_call", "miniprogram_api", "policy", "sdk", "component", "permission", "other")
 
 
 @dataclass
@@ -66,6 +66,10 @@ class Entry:
             return "reachable_before_consent" if any(f.get("reachable_before_ui") for f in self.facts) else "in_code"
         if self.kind in ("permission", "component") or self.key[-1] == "manifest":
             return "declared"
+        if self.kind == "policy":  # as strong as the observed side the comparison rests on
+            levels = terms().evidence_level_ids
+            return max((str(f.get("evidence_level")) for f in self.findings if f.get("evidence_level") in levels),
+                       key=levels.index, default="declared")
         return "in_code"
 
     @property
@@ -94,7 +98,7 @@ def entry_key(kind: str, fact: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]
         return "miniprogram_api", ("miniprogram_api", name, _party_key(fact.get("owner")))
     if kind == "permission":  # declarations of one kind: one entry lists every cited permission
         return "permission", ("permission", "declared")
-    if kind in ("component", "sdk"):
+    if kind in ("component", "sdk", "policy"):
         return kind, (kind, str(fact.get("id")))
     return "other", ("other", str(fact.get("id")))
 

@@ -83,6 +83,12 @@ class EntryView(Words):
         if entry.kind == "component":
             return (f"组件 {first.get('name', '')}（{first.get('kind', '')}）" if zh
                     else f"Component {first.get('name', '')} ({first.get('kind', '')})")
+        if entry.kind == "policy":
+            subject = first.get("subject") or {}
+            name = (pick(subject.get("name"), self.lang) or subject.get("sdk_id") or
+                    (self.pis([subject["pi_type"]])[0] if subject.get("pi_type") else "") or subject.get("permission") or "")
+            label = self.t.opt(f"policy.kind.{first.get('kind')}", str(first.get("kind", "")))
+            return f"{label}：{name}" if zh else f"{label}: {name}"
         if entry.kind == "sdk":
             name = pick(first.get("name"), self.lang) or str(first.get("sdk_id", ""))
             return f"集成的SDK：{name}" if zh else f"Embedded SDK: {name}"

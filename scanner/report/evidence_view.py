@@ -51,6 +51,8 @@ class EvidenceView(Words):
                     (self.t("field.pi_types"), self.sep.join(self.pis(fact.get("pi_types"))) or self.t("text.none")),
                     (self.t("field.party"), self.party_text(fact.get("owner")))]
             return base | {"rows": rows}
+        if kind == "policy":
+            return base | {"rows": self.comparison_rows(fact)}
         if kind == "component":
             rows = [(self.t("field.name"), str(fact.get("name", ""))), (self.t("field.kind"), str(fact.get("kind", ""))),
                     (self.t("field.exported"), self.yes_no(fact.get("exported"))),
@@ -74,6 +76,23 @@ class EvidenceView(Words):
             "conditions": self.conditions_text(fact.get("capability")),
             "rows": [],
         }
+
+    def comparison_rows(self, fact: dict[str, Any]) -> list[tuple[str, str]]:
+        """A declared-vs-observed comparison: what disagrees, the quotes from the documents, and
+        the facts on the observed side (their ids; each is shown in its own entry)."""
+        docs = {str(d.get("id")): d for d in ((self.view.facts.get("policy") or {}).get("documents") or [])}
+        quotes = []
+        for q in fact.get("declared") or []:
+            doc = docs.get(str(q.get("document"))) or {}
+            title = str(doc.get("title") or (doc.get("source") or {}).get("name") or q.get("document") or "")
+            quotes.append(f"{title}：“{q.get('quote') or ''}”" if self.lang == "zh-CN" else f"{title}: \"{q.get('quote') or ''}\"")
+        observed = [str(o.get("ref")) for o in fact.get("observed") or []]
+        rows = [(self.t("field.kind"), self.t.opt(f"policy.kind.{fact.get('kind')}", str(fact.get("kind", "")))),
+                (self.t("policy.declared"), "；".join(quotes) if quotes else self.t("text.none")),
+                (self.t("policy.observed"), self.sep.join(observed) if observed else self.t("text.none"))]
+        if fact.get("missing"):
+            rows.append((self.t("policy.missing"), self.sep.join(str(m) for m in fact["missing"])))
+        return rows
 
     def location(self, fact: dict[str, Any]) -> str:
         """Where a call site is: the DEX file, the byte offset in the method's code and in the file,

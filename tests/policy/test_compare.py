@@ -145,3 +145,27 @@ def test_a_pdf_page_without_text_makes_not_declared_undecidable(demo_static: dic
     # and the format cannot show bold: a sensitive type it declares is undecidable, not "unmarked"
     assert all(c["status"] == "undecidable" for c in policy["comparisons"] if c["kind"] == "sensitive_unmarked")
     assert validation_errors(result) == []
+
+
+def test_the_undeclared_sdk_becomes_a_finding_quoting_the_list_and_citing_the_traffic(
+        demo_session: dict[str, Any], sample_docs: list[dict[str, Any]]) -> None:
+    from scanner.rules.engine import evaluate
+
+    result = attach_policy(demo_session, sample_docs)
+    evaluate(result, load_packs())
+    assert validation_errors(result) == []
+    by_rule = {f["rule_id"]: f for f in result["findings"]}
+    sdk = by_rule["RD-2.1-sdk-undeclared"]
+    assert [e["ref"] for e in sdk["evidence"]] == ["cmp:sdk_undeclared:umeng_analytics"]
+    # the observed side is traffic tied to the app: conduct, so the evidence level is observed traffic
+    assert sdk["evidence_level"] == "observed_traffic" and sdk["party"]["sdk_id"] == "umeng_analytics"
+    assert {"RD-2.1-pi-undeclared", "RD-2.1-permission-no-purpose", "M26-sensitive-unmarked"} <= set(by_rule)
+
+
+def test_an_undecidable_comparison_stays_out_of_the_findings(demo_static: dict[str, Any],
+                                                              sample_docs: list[dict[str, Any]]) -> None:
+    from scanner.rules.engine import evaluate
+
+    result = attach_policy(demo_static, sample_docs[:1])  # the SDK list it refers to is missing
+    evaluate(result, load_packs())
+    assert not [f for f in result["findings"] if f["rule_id"] == "RD-2.1-sdk-undeclared"]
