@@ -199,6 +199,41 @@ def _attachments(raw: Any, folder: Path, problems: list[str], seq: int) -> tuple
     return tuple(found)
 
 
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
+MAX_EMBEDDED_IMAGE = 4 << 20  #: screenshots up to this size are embedded in the HTML report
+
+
+def review_section(result_path: Path, state: ReviewState) -> dict[str, Any]:
+    """``result["review"]`` for the reports: the current verdicts, the problems found, and each
+    screenshot (attachments that verified, up to :data:`MAX_EMBEDDED_IMAGE`) as a data URI under
+    ``images`` (sha256 -> URI) so the HTML report stays one self-contained file."""
+    import base64
+
+    section = state.to_json()
+    images: dict[str, str] = {}
+    folder = result_path.parent
+    for verdict in state.current.values():
+        for att in verdict.attachments:
+            mime = _IMAGE_TYPES.get(Path(att.name).suffix.lower())
+            path = folder / att.stored
+            if mime is None or att.size > MAX_EMBEDDED_IMAGE or not path.is_file():
+                continue
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == att.sha256:  # only what verified is shown
+                images[att.sha256] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    section["images"] = dict(sorted(images.items()))
+    return section
+
+
+def with_review(result: dict[str, Any], result_path: Path, *, expected_fingerprint: str | None) -> dict[str, Any]:
+    """``result`` with the verified review beside ``result_path`` as ``review`` (unchanged when
+    there is no review file)."""
+    if not review_path(result_path).exists():
+        return result
+    state = read_review(result_path, expected_fingerprint=expected_fingerprint)
+    return {**result, "review": review_section(result_path, state)}
+
+
 def read_review(result_path: Path, *, expected_fingerprint: str | None = None,
                 result_sha256: str | None = None) -> ReviewState:
     """Check and read the review file beside ``result_path`` (an empty state when there is none)."""

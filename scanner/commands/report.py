@@ -43,6 +43,11 @@ def report(result_path: Path, fmt: str, out: Path, lang: str, unmask: bool) -> i
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InputError(f"not a valid PIScan result: {errors[0]}{more}", result_path)
+    from ..case.review import with_review
+    from ..traffic.offline import default_expected_fingerprint
+
+    # the examiner's verdicts beside the result (review.jsonl) are shown with it, checked first
+    result = with_review(result, result_path, expected_fingerprint=default_expected_fingerprint())
     with created_only_on_success(out.parent):
         try:
             render(result, fmt, out, lang=lang, unmask=unmask)

@@ -45,6 +45,7 @@ class EntryView(Words):
         binding = session.get("app_binding") or {}
         self.session_unverified = binding.get("status") == "unverified"
         self.scope_app = session.get("capture_scope") == "app"
+        self.finding_verdicts: dict[str, dict[str, Any]] = {}
 
     # -- words ----------------------------------------------------------------------------------
     def _party(self, owner: dict[str, Any] | None) -> str:
@@ -155,6 +156,7 @@ class EntryView(Words):
             "phase": self.sep.join(phases),
             "phase_shown": bool(phases),
             "citations": [self.citation_row(c) for c in cites] if first_at is None else [],
+            "verdicts": [self.finding_verdicts[i] for i in ids if i in self.finding_verdicts],
             "see": (self.t("text.see_entry").replace("{n}", str(first_at)) if first_at is not None else ""),
         }
 

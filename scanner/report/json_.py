@@ -20,7 +20,11 @@ class ResultSchemaError(PiscanError):
 
 
 def render_json(result: dict[str, Any]) -> str:
-    """The canonical serialisation; :class:`ResultSchemaError` listing the first violations if invalid."""
+    """The canonical serialisation; :class:`ResultSchemaError` listing the first violations if invalid.
+    Screenshots embedded for the HTML report (``review.images``) are left out: the JSON names each
+    attachment by sha256."""
+    if "images" in (result.get("review") or {}):
+        result = {**result, "review": {k: v for k, v in result["review"].items() if k != "images"}}
     errors = validation_errors(result)
     if errors:
         more = f" (and {len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""

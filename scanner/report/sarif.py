@@ -203,8 +203,15 @@ class _Sarif:
         return None
 
     # -- results --------------------------------------------------------------------------------
+    def verdicts(self, target_kind: str) -> dict[str, dict[str, Any]]:
+        """The examiner's current verdicts (``result["review"]``) by target id, without image data."""
+        return {str(v.get("target_id")): {k: v.get(k) for k in ("verdict", "note", "examiner", "time")}
+                | {"attachments": [{"name": a.get("name"), "sha256": a.get("sha256")} for a in v.get("attachments") or []]}
+                for v in (self.result.get("review") or {}).get("verdicts") or [] if v.get("target_kind") == target_kind}
+
     def results(self, rule_index: dict[str, int]) -> list[dict[str, Any]]:
         out = []
+        examiner = self.verdicts("finding")
         for f in self.result.get("findings") or []:
             severity = str(f.get("severity", "info"))
             party = f.get("party") or {}
@@ -227,12 +234,15 @@ class _Sarif:
                     "evidence": [{"kind": str(e.get("kind")), "ref": str(e.get("ref"))} for e in f.get("evidence") or []],
                 },
             }
+            if str(f.get("id")) in examiner:  # the finding stays the tool's; the examiner's verdict is beside it
+                row["properties"]["examinerVerdict"] = examiner[str(f.get("id"))]
             if flows:
                 row["codeFlows"] = flows
             out.append(row)
         return out
 
     def log(self) -> dict[str, Any]:
+        checks = self.verdicts("manual_check")
         rules = self.rules()
         rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
         prov = self.result.get("provenance") or {}
@@ -266,9 +276,12 @@ class _Sarif:
                 "severityCounts": {sev: sum(1 for f in self.result.get("findings") or [] if f.get("severity") == sev) for sev in terms().severity_ids},
                 **({"session": session} if (session := session_view(self.result)) else {}),
                 "manualChecks": [
-                    {"ruleId": str(m.get("rule_id")), "title": pick(m.get("title"), self.lang), "whatToCheck": pick(m.get("what_to_check"), self.lang)}
+                    {"ruleId": str(m.get("rule_id")), "title": pick(m.get("title"), self.lang), "whatToCheck": pick(m.get("what_to_check"), self.lang),
+                     **({"examinerVerdict": checks[str(m.get("rule_id"))]} if str(m.get("rule_id")) in checks else {})}
                     for m in self.result.get("manual_checks") or []
                 ],
+                **({"review": {"ok": bool(review.get("ok")), "records": review.get("records"), "problems": review.get("problems")}}
+                   if (review := self.result.get("review")) else {}),
             },
         }
         return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}

@@ -30,6 +30,7 @@ class ViewBuilder(Words):
         self.facts: dict[str, Any] = self.view.facts
         self.evidence_view = EvidenceView(self.view, lang, unmask)
         self.entry_view = EntryView(result, lang, self.evidence_view)
+        self.entry_view.finding_verdicts = self.verdicts("finding")
 
     # -- sections -------------------------------------------------------------------------------
     def case(self) -> dict[str, Any]:
@@ -183,15 +184,42 @@ class ViewBuilder(Words):
         ]
 
     def manual(self) -> list[dict[str, Any]]:
+        verdicts = self.verdicts("manual_check")
         return [
             {
                 "rule_id": str(m.get("rule_id", "")),
                 "title": pick(m.get("title"), self.lang),
                 "what": pick(m.get("what_to_check"), self.lang),
                 "legal_refs": [self.legal_ref(r, m.get("verification")) for r in m.get("legal_refs") or []],
+                "verdict": verdicts.get(str(m.get("rule_id", ""))),
             }
             for m in self.result.get("manual_checks") or []
         ]
+
+    def verdicts(self, target_kind: str) -> dict[str, dict[str, Any]]:
+        """The examiner's current verdicts on manual checks or findings (``result["review"]``, added
+        by `piscan report` from the verified review file), by target id, ready to print."""
+        review = self.result.get("review") or {}
+        images = review.get("images") or {}
+        out = {}
+        for v in review.get("verdicts") or []:
+            if v.get("target_kind") != target_kind:
+                continue
+            out[str(v.get("target_id"))] = {
+                "verdict": str(v.get("verdict")), "label": self.t.opt(f"verdict.{v.get('verdict')}", str(v.get("verdict"))),
+                "note": str(v.get("note") or ""), "examiner": str(v.get("examiner") or ""), "time": str(v.get("time") or ""),
+                "attachments": [{"name": str(a.get("name")), "sha256": str(a.get("sha256")), "size": int(a.get("size") or 0),
+                                 "image": images.get(str(a.get("sha256")), "")} for a in v.get("attachments") or []],
+            }
+        return out
+
+    def review(self) -> dict[str, Any] | None:
+        """Whether a review was attached, and whether it verified (its problems otherwise)."""
+        review = self.result.get("review")
+        if not review:
+            return None
+        return {"ok": bool(review.get("ok")), "problems": [str(p) for p in review.get("problems") or []],
+                "records": int(review.get("records") or 0), "verdicts": len(review.get("verdicts") or [])}
 
     def limitations(self) -> list[dict[str, str]]:
         rows = sorted(self.result.get("limitations") or [], key=lambda x: (str(x.get("kind")), str(x.get("where") or ""), str(x.get("detail"))))
@@ -268,6 +296,7 @@ class ViewBuilder(Words):
             "permissions": self.permissions(),
             "mini_scopes": self.mini_scopes(),
             "manual": self.manual(),
+            "review": self.review(),
             "limitations": limitations,
             "session": session_view(self.result, self.phase_text, lambda p: pi_label(p, self.lang)),
             "policy": policy_view(self.result, self.lang),

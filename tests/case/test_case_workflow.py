@@ -8,6 +8,8 @@ finding is new, the rest is unchanged or changed only in evidence; the 复测 HT
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shutil
 import struct
@@ -79,6 +81,8 @@ def case(tmp_path: Path, key: str) -> Path:
                  "--examiner", "检测员甲"]) == 0
     assert main(["review", str(result), "--set", "M164-4-targeted-push=no_violation", "--examiner", "检测员甲"]) == 0
     assert main(["review", str(result), "--set", "RD-1.1=undetermined", "--note", "需厂商补充材料"]) == 0
+    # the report re-rendered after the verdicts shows them (the bundle carries this report)
+    assert main(["report", str(result), "-o", str(case_dir / "report.html")]) == 0
     return case_dir
 
 
@@ -279,3 +283,35 @@ def test_retest_comparison_of_a_fixed_build(case: Path, tmp_path: Path, capsys: 
     dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", html.as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0 and 'data-fixed="1"' in dom.stdout
+
+
+def test_reports_show_the_verdicts_with_the_screenshot_embedded(case: Path, tmp_path: Path) -> None:
+    result = case / "result.json"
+    html = (case / "report.html").read_text(encoding="utf-8")
+    row = html[html.index('<tr data-rule="RD-1.2">'):]
+    row = row[:row.index("</tr>")]
+    assert "存在问题" in row and "隐私政策入口需四次点击" in row and "检测员甲" in row
+    digest = hashlib.sha256(_png()).hexdigest()
+    assert f'<img src="data:image/png;base64,{base64.b64encode(_png()).decode()}" alt="consent-dialog.png">' in row
+    assert f"SHA-256 {digest}" in row
+    from scanner.report.chromium import Browser, find_chromium
+
+    if find_chromium() is not None:  # the screenshot loads from the page itself: no request, no CSP error
+        with Browser() as browser:
+            page = browser.open(case / "report.html")
+            loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+            load = page.collect()
+        # the only request besides the page is the embedded screenshot itself (a data: URL)
+        assert loaded == [True] and load.console_errors == []
+        assert [u for u in load.external_requests() if not u.startswith("data:image/png;base64,")] == []
+    # the JSON names the attachment by hash and carries no image data; SARIF carries the verdicts
+    assert main(["report", str(result), "-f", "json", "-o", str(tmp_path / "r.json")]) == 0
+    review = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["review"]
+    assert review["ok"] is True and "images" not in review
+    verdict = next(v for v in review["verdicts"] if v["target_id"] == "RD-1.2")
+    assert verdict["attachments"][0]["sha256"] == digest
+    assert main(["report", str(result), "-f", "sarif", "-o", str(tmp_path / "r.sarif")]) == 0
+    run = json.loads((tmp_path / "r.sarif").read_text(encoding="utf-8"))["runs"][0]
+    checks = {m["ruleId"]: m for m in run["properties"]["manualChecks"]}
+    assert checks["RD-1.2"]["examinerVerdict"]["verdict"] == "violation"
+    assert "examinerVerdict" not in checks["RD-1.3"]

@@ -176,7 +176,7 @@ def test_sections_sdk_manual_limitations_provenance() -> None:
 
 def test_self_contained_and_csp() -> None:
     html = render_html(sample_result())
-    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">" in html
+    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">" in html
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert "http://" not in html.replace("http://api.example-notes.cn", "")
     assert "@page" in html and "counter(pages)" in html
