@@ -97,7 +97,7 @@ TOP_EPILOG = (
     epilog=TOP_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="piscan", message="%(prog)s %(version)s")
+@click.version_option(__version__, prog_name="piscan", message="%(prog)s %(version)s (distribution piscan-compliance)")
 def cli() -> None:
     """PIScan: personal-information compliance scanner for Android apps and WeChat mini-programs.
 
@@ -119,9 +119,31 @@ def usage_line(exc: click.UsageError) -> str:
     return f"{message} (see `{command} --help`)"
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C, so output folders made by the command are removed."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising ``SystemExit``."""
+    import signal
+    import threading
+
     args = sys.argv[1:] if argv is None else list(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: list[str]) -> int:
     try:
         rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Exit as exc:
@@ -136,12 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         return fatal(f"{exc.ui_filename}: {exc.message}", ExitCode.INPUT)
     except click.ClickException as exc:
         return fatal(" ".join(exc.format_message().split()), ExitCode.USAGE)
-    except click.exceptions.Abort:
-        return fatal("aborted", ExitCode.USAGE)
+    except click.exceptions.Abort:  # click's form of Ctrl-C (and of end of input at a prompt)
+        return fatal("interrupted", ExitCode.INTERRUPTED)
     except PiscanError as exc:
         return fatal(exc.line(), exc.exit_code)
     except KeyboardInterrupt:
-        return fatal("interrupted", ExitCode.INTERNAL)
+        return fatal("interrupted", ExitCode.INTERRUPTED)
+    except Terminated:
+        return fatal("terminated (SIGTERM)", ExitCode.TERMINATED)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into exit code 4
         if os.environ.get("PISCAN_DEBUG") == "1":
             raise

@@ -18,11 +18,14 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  #: usage error (bad option, bad rule pack)
     INPUT = 3  #: unreadable or invalid input
     INTERNAL = 4  #: internal error (a bug: please report it)
+    INTERRUPTED = 130  #: stopped by Ctrl-C (SIGINT); nothing half-written is left
+    TERMINATED = 143  #: stopped by SIGTERM; nothing half-written is left
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done, nothing at or above --fail-on; 1 findings at or above --fail-on; "
-    "2 usage error; 3 unreadable or invalid input; 4 internal error (please report it)."
+    "2 usage error; 3 unreadable or invalid input; 4 internal error (please report it); "
+    "130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
 )
 
 

@@ -16,7 +16,7 @@ from scanner.cli import COMMANDS, cli, main
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"piscan {__version__}"
+    assert capsys.readouterr().out.strip() == f"piscan {__version__} (distribution piscan-compliance)"
 
 
 def test_top_help_lists_every_command_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,7 +75,7 @@ def test_directory_is_rejected(tmp_path, capsys) -> None:
 
 def test_console_script_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "scanner", "--version"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0 and proc.stdout.strip() == f"piscan {__version__}"
+    assert proc.returncode == 0 and proc.stdout.strip() == f"piscan {__version__} (distribution piscan-compliance)"
 
 
 def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -48,3 +48,20 @@ def test_shipped_data_is_found() -> None:
 
     assert (rules_dir() / "pi-types.yaml").is_file()
     assert templates_dir().is_dir()
+
+
+def test_the_distribution_has_a_name_of_its_own_and_ships_its_licence() -> None:
+    """`piscan` on PyPI is an unrelated project (a police-radio scanner agent, 0.2.9), so `pip install
+    piscan` or `pip install -U` would install or replace it: the distribution is piscan-compliance."""
+    import configparser
+
+    from scanner.testing.corpus import REPO
+
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg", encoding="utf-8")
+    assert cfg["metadata"]["name"] == "piscan-compliance"
+    assert cfg["metadata"]["license"] == "Apache-2.0"
+    assert cfg["metadata"]["license_files"].split() == ["LICENSE", "NOTICE"]
+    assert "Apache License" in (REPO / "LICENSE").read_text(encoding="utf-8")[:200]
+    assert "AGPL-3.0" in (REPO / "NOTICE").read_text(encoding="utf-8")  # the SDK pack's sources, named
+    assert metadata.version("piscan-compliance")  # the editable or wheel install carries this name
