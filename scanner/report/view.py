@@ -240,6 +240,46 @@ class ViewBuilder(Words):
             rows.append(self.t("coverage.no_policy"))
         return rows
 
+    def overview(self) -> dict[str, Any] | None:
+        """What the scan found beyond the findings, so nothing found goes unshown: components that
+        run without a screen or are exported, manifest flags, cleartext endpoints, the privacy-policy
+        URLs and contact addresses in the app, and the dates that decide which rules apply."""
+        app = self.result.get("app") or {}
+        if app.get("platform") != "android":
+            return None
+        components = []
+        for c in sorted(self.facts.get("components") or [], key=lambda c: (str(c.get("kind")), str(c.get("name")))):
+            if not (c.get("runs_before_ui") or c.get("exported")) or c.get("kind") == "application":
+                continue
+            notes = []
+            if c.get("runs_before_ui"):
+                notes.append(self.t("overview.runs_without_screen"))
+            if c.get("exported"):
+                notes.append(self.t("overview.exported") + (f"（{c['permission']}）" if c.get("permission") else ""))
+            components.append({"kind": str(c.get("kind")), "name": str(c.get("name")), "notes": self.sep.join(notes),
+                               "actions": self.sep.join(a for f in c.get("intent_filters") or [] for a in f.get("actions") or [])})
+        manifest = self.facts.get("manifest") or {}
+        flags = []
+        target = app.get("target_sdk")
+        if isinstance(target, int) and target < 23:
+            flags.append(self.t("overview.target_below_23").replace("{v}", str(target)))
+        if manifest.get("debuggable"):
+            flags.append(self.t("overview.debuggable"))
+        if manifest.get("allow_backup"):
+            flags.append(self.t("overview.allow_backup"))
+        if manifest.get("uses_cleartext_traffic"):
+            flags.append(self.t("overview.cleartext_allowed"))
+        endpoints = self.facts.get("endpoints") or []
+        cleartext = sorted({str(e.get("value")) for e in endpoints if e.get("kind") == "url" and e.get("cleartext")})
+        policy_urls = sorted({str(e.get("value")) for e in endpoints if e.get("kind") == "url"
+                              and any(w in str(e.get("value")).lower() for w in ("privacy", "policy", "agreement", "protocol", "yinsi"))})
+        contacts = sorted({str(e.get("value")) for e in endpoints if e.get("kind") == "email"})
+        certs = (self.facts.get("signing") or {}).get("certificates") or []
+        signed_from = min((str(c.get("not_before")) for c in certs if c.get("not_before")), default="")
+        session = ((self.facts.get("traffic") or {}).get("session") or {})
+        return {"components": components, "flags": flags, "cleartext": cleartext[:50], "policy_urls": policy_urls[:20],
+                "contacts": contacts[:20], "signed_from": signed_from, "observed_at": str(session.get("started_at") or "")}
+
     def not_counted(self) -> list[dict[str, Any]]:
         """Call sites found but not counted (self-checks, library code, unavailable), per status:
         how many, and the first few callers."""
@@ -290,6 +330,7 @@ class ViewBuilder(Words):
             "summary": self.summary(),
             "conclusions": conclusions,
             "not_counted": self.not_counted(),
+            "overview": self.overview(),
             "dex_files": [{"name": n, "sha256": h} for n, h in sorted(self.evidence_view.dex_sha256.items())],
             "entries": entries,
             "sdks": self.sdks(),
