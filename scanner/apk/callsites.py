@@ -88,7 +88,7 @@ def _resolve(dex: DexFile, catalogue: ApiCatalogue) -> tuple[dict[int, tuple[Api
     return methods, fields
 
 
-def _pattern(methods: dict[int, tuple[ApiEntry, ...]], fields: dict[int, tuple[ApiEntry, ...]]) -> re.Pattern[bytes]:
+def member_pattern(methods: dict[int, tuple[ApiEntry, ...]], fields: dict[int, tuple[ApiEntry, ...]]) -> re.Pattern[bytes]:
     parts = []
     if methods:
         alts = b"|".join(re.escape(struct.pack("<H", i)) for i in sorted(methods))
@@ -99,7 +99,7 @@ def _pattern(methods: dict[int, tuple[ApiEntry, ...]], fields: dict[int, tuple[A
     return re.compile(b"|".join(parts), re.DOTALL)
 
 
-def _candidates(dex: DexFile, pattern: re.Pattern[bytes]) -> dict[tuple[int, int], list[int]]:
+def candidate_positions(dex: DexFile, pattern: re.Pattern[bytes]) -> dict[tuple[int, int], list[int]]:
     """Candidate byte positions grouped by the (insns start, insns end) of their code item."""
     data = dex.data
     grouped: dict[tuple[int, int], list[int]] = {}
@@ -127,7 +127,7 @@ def find_call_sites(dex: DexFile, catalogue: ApiCatalogue, *, apply_arguments: b
         return []
     data = dex.data
     sites: list[CallSite] = []
-    for (start, end), positions in _candidates(dex, _pattern(methods, fields)).items():
+    for (start, end), positions in candidate_positions(dex, member_pattern(methods, fields)).items():
         hits = boundaries_hit(data, start, end, positions)
         if not hits:
             continue

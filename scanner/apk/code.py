@@ -23,6 +23,7 @@ from .callsites import CallSite, find_call_sites
 from .catalogue import ApiCatalogue
 from .dex import DexError, DexFile, classify_unreadable, dotted
 from .guards import consent_guard, stop_at_consent_check
+from .reflection import describe, find_reflective_sites
 from .reachability import EntryPointsLike, Reachability, compute_reachability, entry_label, method_label
 
 _DEX_NAME = re.compile(r"classes(\d*)\.dex")
@@ -187,13 +188,25 @@ def analyse_code(index: DexIndex, catalogue: ApiCatalogue, entry_points: EntryPo
     """Call sites of the catalogue APIs, their owners and pre-UI reachability, as fact sections."""
     limitations = list(index.limitations)
     sites: list[CallSite] = []
+    unresolved = 0
     for dex in index.dexes:
         try:
             sites.extend(find_call_sites(dex, catalogue))
+            reflective, computed = find_reflective_sites(dex, catalogue)
+            unresolved += computed
+            sites.extend(CallSite(api_id=r.entry.id, api=r.entry.descriptor, access="reflection", dex=dex.name,
+                                  caller_class=dotted(r.caller[0]), caller_method=r.caller[1], caller_descriptor=r.caller[2],
+                                  caller_class_desc=r.caller[0], offset=(r.pos - r.start) // 2, argument=describe(r),
+                                  file_offset=r.pos) for r in reflective)
         except DexError as exc:
             limitations.append(Limitation("dex_unreadable", f"call-site scan stopped: {exc.message}", dex.name))
         except (IndexError, struct.error) as exc:  # bytecode running past its code item
             limitations.append(Limitation("dex_unreadable", f"call-site scan stopped: malformed bytecode ({exc})", dex.name))
+    if unresolved:
+        limitations.append(Limitation(
+            "reflection_unresolved", f"{unresolved} reflective method lookup(s) (Class.getMethod/getDeclaredMethod) take a "
+            "name computed at run time; what they call was not resolved, so a catalogue API read that way is not "
+            "reported", None))
     sites.sort(key=CallSite.sort_key)
     graph = CallGraph(ClassHierarchy(index.dexes))
     kwargs: dict[str, Any] = {"max_seconds": max_seconds}
