@@ -192,16 +192,21 @@ def analyse_code(index: DexIndex, catalogue: ApiCatalogue, entry_points: EntryPo
     for dex in index.dexes:
         try:
             sites.extend(find_call_sites(dex, catalogue))
-            reflective, computed = find_reflective_sites(dex, catalogue)
-            unresolved += computed
-            sites.extend(CallSite(api_id=r.entry.id, api=r.entry.descriptor, access="reflection", dex=dex.name,
-                                  caller_class=dotted(r.caller[0]), caller_method=r.caller[1], caller_descriptor=r.caller[2],
-                                  caller_class_desc=r.caller[0], offset=(r.pos - r.start) // 2, argument=describe(r),
-                                  file_offset=r.pos) for r in reflective)
         except DexError as exc:
             limitations.append(Limitation("dex_unreadable", f"call-site scan stopped: {exc.message}", dex.name))
         except (IndexError, struct.error) as exc:  # bytecode running past its code item
             limitations.append(Limitation("dex_unreadable", f"call-site scan stopped: malformed bytecode ({exc})", dex.name))
+    for dex in index.dexes:  # apart: a malformed lookup must not cost the direct call sites of its DEX
+        try:
+            reflective, computed = find_reflective_sites(dex, catalogue)
+        except (DexError, IndexError, struct.error, ValueError) as exc:
+            limitations.append(Limitation("dex_unreadable", f"reflection scan stopped: malformed bytecode ({exc})", dex.name))
+            continue
+        unresolved += computed
+        sites.extend(CallSite(api_id=r.entry.id, api=r.entry.descriptor, access="reflection", dex=dex.name,
+                              caller_class=dotted(r.caller[0]), caller_method=r.caller[1], caller_descriptor=r.caller[2],
+                              caller_class_desc=r.caller[0], offset=(r.pos - r.start) // 2, argument=describe(r),
+                              file_offset=r.pos) for r in reflective)
     if unresolved:
         limitations.append(Limitation(
             "reflection_unresolved", f"{unresolved} reflective method lookup(s) (Class.getMethod/getDeclaredMethod) take a "
