@@ -107,8 +107,11 @@ def cli() -> None:
 
 
 def fatal(message: str, code: ExitCode) -> int:
-    """Print one line to stderr and return the exit code."""
-    click.echo(f"piscan: {message}", err=True)
+    """Print one line to stderr and return the exit code (names from inputs made visible: a
+    newline or a bidi override in a file name cannot split or reverse the line)."""
+    from .safeio import display
+
+    click.echo(f"piscan: {display(message, limit=4000)}", err=True)
     return int(code)
 
 
@@ -166,6 +169,9 @@ def _run(args: list[str]) -> int:
         return fatal("interrupted", ExitCode.INTERRUPTED)
     except Terminated:
         return fatal("terminated (SIGTERM)", ExitCode.TERMINATED)
+    except MemoryError:
+        return fatal("out of memory: the input needs more than this machine can give; its budgets are in "
+                     "docs/hostile-inputs.md", ExitCode.INPUT)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into exit code 4
         if os.environ.get("PISCAN_DEBUG") == "1":
             raise

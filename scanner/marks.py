@@ -49,6 +49,9 @@ def _construct_mapping(loader: _MarkedLoader, node: yaml.MappingNode) -> MarkedD
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value, not a "
+                                                    f"{type(key).__name__}", key_node.start_mark)
         if key in result.key_lines:
             raise DuplicateKeyError(str(key), key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import safejson
 from . import __version__
 from .model.records import Limitation
 
@@ -132,7 +133,7 @@ def load_result(path: str | Path) -> dict[str, Any]:
     from .errors import InputError
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = safejson.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,15 +9,19 @@ DEX code, so opening even a large APK costs little more than androguard's manife
 from __future__ import annotations
 
 import io
-import json
 import os
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from .. import safejson
+from ..budgets import budgets
 from ..errors import InputError
 from ..hashing import digest_file
+from ..safeio import NotRegularFile, file_kind
+from .zipread import EntryError, ZipAmbiguity, ZipArchive  # also lifts zipfile's extract-version refusal
 
 if TYPE_CHECKING:  # androguard is heavy; imported lazily in open_apk
     from androguard.core.apk import APK
@@ -42,6 +46,14 @@ def quiet_androguard() -> None:
 
     logger.disable("androguard")
     logger.disable("apkInspector")
+    # apkInspector also warns through the standard root logger ("Does not seem to be the start of
+    # a local header!"), which would print to stderr on its first call: give the root a handler
+    # that drops records, unless the embedding program configured logging itself.
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
     _quiet_done = True
 
 
@@ -58,14 +70,24 @@ class ApkInput:
     apk: APK = field(repr=False, compare=False)
     entries: tuple[str, ...] = field(repr=False)
     note: str | None = None
+    archive: ZipArchive | None = field(default=None, repr=False, compare=False)
+    ambiguities: tuple[ZipAmbiguity, ...] = ()
     _names: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
-    def read(self, name: str) -> bytes:
-        """Bytes of one zip entry of the APK; ``InputError`` when it is absent or unreadable."""
+    def read(self, name: str, copy: int = 0) -> bytes:
+        """Bytes of one zip entry of the APK (``copy``: which of several entries of that name),
+        within the budgets of :mod:`scanner.budgets`; ``InputError`` (an :class:`EntryError`)
+        naming the entry when it is absent, over budget or unreadable."""
+        if self.archive is not None and self.archive.copies(name):
+            return self.archive.read(name, copy)
         try:
             return bytes(self.apk.get_file(name))
         except Exception as exc:  # noqa: BLE001 - androguard/apkInspector raise assorted types for bad members
-            raise InputError(f"cannot read entry {name!r}: {_reason(exc)}", self.path) from None
+            raise EntryError(f"cannot read entry {name!r}: {_reason(exc)}", self.path) from None
+
+    def copy_count(self, name: str) -> int:
+        """How many entries carry ``name`` (more than one: a duplicate name, a tampering sign)."""
+        return len(self.archive.copies(name)) if self.archive is not None else int(name in self._names)
 
     def has(self, name: str) -> bool:
         """Whether the APK has a zip entry of this exact name."""
@@ -81,12 +103,16 @@ def _reason(exc: BaseException) -> str:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError("no such file", path)
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", path) from None
+    if stat.S_ISDIR(mode):
         raise InputError("is a directory, not an APK file", path)
-    if not path.is_file():
-        raise InputError("is not a regular file", path)
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(f"is {file_kind(mode)}, not a regular file; not read", path)
     if not os.access(path, os.R_OK):
         raise InputError("cannot read the file: permission denied", path)
 
@@ -113,7 +139,7 @@ def _zip_names(path: Path, data: bytes | None = None) -> list[str]:
         if head == _ZIP_LOCAL_MAGIC:
             raise InputError("truncated or damaged zip archive (no end-of-central-directory record)", label) from None
         raise InputError("not a zip archive, so not an APK", label) from None
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise InputError(f"damaged zip archive: {_reason(exc)}", label) from None
 
 
@@ -127,11 +153,11 @@ def _bundle_base(path: Path, names: list[str]) -> str | None:
     package = None
     if "manifest.json" in names:  # XAPK: {"package_name": ...}
         try:
-            with zipfile.ZipFile(path) as archive:
-                meta = json.loads(archive.read("manifest.json").decode("utf-8"))
+            with ZipArchive(path, path) as archive:
+                meta = safejson.loads(archive.read("manifest.json", max_bytes=budgets().file_bytes).decode("utf-8"))
             package = meta.get("package_name") if isinstance(meta, dict) else None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            package = None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, RecursionError):
+            package = None  # an unreadable, oversized or absurdly nested manifest.json names no package
     if package and f"{package}.apk" in apks:
         return f"{package}.apk"
     non_split = [n for n in apks if not PurePosixPath(n).name.startswith(("split_", "config."))]
@@ -170,8 +196,10 @@ def open_apk(path: str | Path) -> ApkInput:
                 raise InputError("bundle has no AndroidManifest.xml and no base APK inside", path)
             raise InputError("zip archive has no AndroidManifest.xml, so it is not an APK", path)
         try:
-            with zipfile.ZipFile(path) as archive:
+            with ZipArchive(path, path) as archive:
                 raw = archive.read(base)
+        except EntryError as exc:
+            raise InputError(f"cannot use the bundle's base APK: {exc.message}", path) from None
         except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
             raise InputError(f"cannot extract {base!r} from the bundle: {_reason(exc)}", path) from None
         inner = _zip_names(path, raw) if raw is not None else []
@@ -179,13 +207,34 @@ def open_apk(path: str | Path) -> ApkInput:
             raise InputError(f"{base!r} inside the bundle has no AndroidManifest.xml", path)
         kind = {".xapk": "an XAPK", ".apks": "an APKS", ".apkm": "an APKM"}.get(path.suffix.lower(), "an APK")
         note = f"base APK {base!r} of {kind} bundle"
-    apk = _load_androguard(path, raw, path)
     try:
+        archive = ZipArchive(raw if raw is not None else path, path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise InputError(f"damaged zip archive: {_reason(exc)}", path) from None
+    try:
+        _check_budgeted(archive, path)
+        apk = _load_androguard(path, raw, path)
         digests = digest_file(path)
     except OSError as exc:
+        archive.close()
         raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
-    entries = tuple(sorted(apk.get_files()))
-    return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note)
+    except BaseException:
+        archive.close()
+        raise
+    entries = tuple(sorted(set(apk.get_files()) | set(archive.names())))
+    return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note, archive=archive,
+                    ambiguities=tuple(archive.ambiguities()))
+
+
+def _check_budgeted(archive: ZipArchive, shown: Path) -> None:
+    """androguard inflates the manifest (and, when asked, resources.arsc) itself: make sure the
+    manifest fits the budgets first, so that a bomb named AndroidManifest.xml stops here."""
+    if not archive.copies(MANIFEST):
+        return
+    try:
+        archive.read(MANIFEST)
+    except EntryError as exc:
+        raise InputError(f"AndroidManifest.xml cannot be used: {exc.message}", shown) from None
 
 
 def apk_package(path: str | Path) -> str:

@@ -36,8 +36,8 @@ class ApkEntries(Protocol):
 
     entries: Sequence[str]
 
-    def read(self, name: str) -> bytes:
-        """Bytes of one zip entry."""
+    def read(self, name: str, copy: int = 0) -> bytes:
+        """Bytes of one zip entry (``copy``: which of several entries of that name)."""
 
 
 def dex_entry_names(entries: Sequence[str]) -> list[str]:
@@ -97,20 +97,25 @@ def load_dex_index(apk_input: ApkEntries) -> DexIndex:
     dexes: list[DexFile] = []
     files: list[dict[str, Any]] = []
     limitations: list[Limitation] = []
-    for name in dex_entry_names(apk_input.entries):
-        try:
-            data = apk_input.read(name)
-        except InputError as exc:
-            files.append({"name": name, "size": 0, "sha256": sha256_bytes(b""), "classes": 0, "methods": 0,
-                          "readable": False, "reason": exc.message})
-            limitations.append(Limitation("dex_unreadable", f"cannot read the entry: {exc.message}", name))
-            continue
-        dex, row, lim = _read_one(name, data)
-        files.append(row)
-        if dex is not None:
-            dexes.append(dex)
-        if lim is not None:
-            limitations.append(lim)
+    copies = getattr(apk_input, "copy_count", None)
+    for entry in dex_entry_names(apk_input.entries):
+        count = copies(entry) if copies is not None else 1
+        for copy in range(max(count, 1)):
+            # every copy of a duplicated name is scanned, the later ones named classes.dex#2 ...
+            name = entry if copy == 0 else f"{entry}#{copy + 1}"
+            try:
+                data = apk_input.read(entry, copy) if count > 1 else apk_input.read(entry)
+            except InputError as exc:
+                files.append({"name": name, "size": 0, "sha256": sha256_bytes(b""), "classes": 0, "methods": 0,
+                              "readable": False, "reason": exc.message})
+                limitations.append(Limitation("dex_unreadable", f"cannot read the entry: {exc.message}", name))
+                continue
+            dex, row, lim = _read_one(name, data)
+            files.append(row)
+            if dex is not None:
+                dexes.append(dex)
+            if lim is not None:
+                limitations.append(lim)
     for name in sorted(apk_input.entries):
         if name.startswith("assets/") and name.lower().endswith(_RUNTIME_SUFFIXES):
             limitations.append(Limitation(

@@ -73,6 +73,8 @@ class AndroidCollector:
         limitations = list(static.limitations)
         packs = [_pack_row(row) for row in static.packs]
 
+        for amb in apk.ambiguities:
+            limitations.append(Limitation(kind="zip_ambiguity", detail=f"{amb.detail}: a sign of tampering", where=amb.name))
         say("indexing DEX code")
         index = load_dex_index(apk)
         limitations += index.limitations

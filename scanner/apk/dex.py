@@ -66,8 +66,8 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
         if b < 0x80:
             return result, pos
         shift += 7
-        if shift > 35:
-            raise IndexError("uleb128 too long")
+        if shift > 35:  # a sixth byte: malformed; stop here rather than run on (callers bound the value)
+            return result, pos
 
 
 def decode_mutf8(raw: bytes) -> str:
@@ -77,7 +77,12 @@ def decode_mutf8(raw: bytes) -> str:
         return text
     except UnicodeDecodeError:
         pass
-    text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    try:
+        text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        # Not even modified UTF-8 (a hostile or damaged string): show the bad bytes as U+FFFD
+        # rather than fail; such a string can never spell a catalogue API or a class name.
+        return raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "replace")
     # Join CESU-8 surrogate pairs into real code points; lone surrogates are kept as they are.
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
@@ -149,6 +154,7 @@ class DexFile:
         self.method_proto = meth[1::4]
         self.method_name = _u32_array(data, off_meth, n_meth * 2)[1::2]
         self._class_raw = cls
+        self._validate_ids(n_str, n_type, n_proto)
         self._strings: dict[int, str] = {}
         self._proto_cache: dict[int, str] = {}
         self._class_defs: list[ClassDef] | None = None
@@ -156,6 +162,36 @@ class DexFile:
         self._method_total = 0
         self._code_offs: list[int] = []
         self._code_methods: dict[int, tuple[int, ...]] = {}
+
+    def _validate_ids(self, n_str: int, n_type: int, n_proto: int) -> None:
+        """Every index in the id tables points inside its table, every string offset inside the
+        file with a terminator after it: so that later lookups cannot run out of range. The
+        checks are C-speed ``max()`` calls over the compact arrays (a few ms on a large app)."""
+        name, data = self.name, self.data
+
+        def check(what: str, values: Sequence[int], bound: int) -> None:
+            if len(values) and (top := max(values)) >= bound:
+                raise DexError(f"{what} refers to index {top}, beyond the {bound} entries of its table", name)
+
+        if len(self._string_offs):
+            last = max(self._string_offs)
+            if last < HEADER_SIZE or last >= len(data) or data.rfind(b"\x00") < last:
+                raise DexError("string data out of range (a string starts past the end of the file "
+                               "or has no terminator)", name)
+            if min(self._string_offs) < HEADER_SIZE:
+                raise DexError("string data out of range (a string starts inside the header)", name)
+        check("a type id", self._type_str, n_str)
+        check("a method id's class", self.method_class, n_type)
+        check("a method id's prototype", self.method_proto, n_proto)
+        check("a method id's name", self.method_name, n_str)
+        check("a field id's class", self.field_class, n_type)
+        check("a field id's type", self.field_type, n_type)
+        check("a field id's name", self.field_name, n_str)
+        check("a prototype's shorty", self._protos[0::3], n_str)
+        check("a prototype's return type", self._protos[1::3], n_type)
+        params = [off for off in self._protos[2::3] if off]
+        if params and (min(params) < HEADER_SIZE or max(params) + 4 > len(data)):
+            raise DexError("a prototype's parameter list is out of range", name)
 
     # -- sizes ---------------------------------------------------------------------------
     @property
@@ -279,9 +315,14 @@ class DexFile:
             return ()
         try:
             (size,) = struct.unpack_from("<I", self.data, off)
-            return struct.unpack_from(f"<{size}H", self.data, off + 4)
+            if off + 4 + 2 * size > len(self.data):
+                raise struct.error
+            types = struct.unpack_from(f"<{size}H", self.data, off + 4)
         except struct.error:
             raise DexError(f"type list at 0x{off:x} out of range", self.name) from None
+        if types and max(types) >= len(self._type_str):
+            raise DexError(f"type list at 0x{off:x} names type {max(types)}, beyond the type table", self.name)
+        return types
 
     def method_ref(self, method_idx: int) -> tuple[str, str, str]:
         """(class descriptor, name, prototype) of method id ``method_idx``."""
@@ -335,6 +376,8 @@ class DexFile:
                 type_idx, access, super_idx, ifaces_off, _src, _ann, data_off, _static = raw[i:i + 8]
                 if type_idx >= len(self._type_str):
                     raise DexError(f"class_def {i // 8} names type {type_idx} out of range", self.name)
+                if super_idx != _NO_INDEX and super_idx >= len(self._type_str):
+                    raise DexError(f"class_def {i // 8} names superclass {super_idx} out of range", self.name)
                 defs.append(ClassDef(type_idx, access, super_idx, self.type_list(ifaces_off), data_off))
             self._class_defs = defs
         return self._class_defs
@@ -350,6 +393,7 @@ class DexFile:
     def _parse_all_class_data(self) -> None:
         data, uleb = self.data, _uleb
         all_methods: list[tuple[EncodedMethod, ...]] = []
+        bound = len(self.method_class)
         by_code: dict[int, list[int]] = {}
         for cdef in self.class_defs():
             off = cdef.class_data_off
@@ -384,6 +428,8 @@ class DexFile:
                                 by_code[code_off] = [idx]
                             else:
                                 row.append(idx)
+                    if idx >= bound:  # ids only grow within a list: its last one is its largest
+                        raise DexError(f"class data defines method {idx}, beyond the {bound} method ids", self.name)
             except IndexError:
                 raise DexError(f"class data at 0x{off:x} truncated", self.name) from None
             all_methods.append(tuple(out))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from androguard.core.apk import APK
@@ -27,13 +27,14 @@ class ResourceTable:
     reference stays unresolved.
     """
 
-    def __init__(self, apk: APK | None) -> None:
+    def __init__(self, apk: APK | None, usable: Callable[[str], bool] = lambda _name: True) -> None:
         self._apk = apk
+        self._usable = usable  #: whether an entry may be handed to androguard (within the budgets)
 
     @cached_property
     def arsc(self) -> Any | None:
         """androguard's ``ARSCParser`` for the APK, or ``None`` when it has no readable table."""
-        if self._apk is None:
+        if self._apk is None or not self._usable("resources.arsc"):
             return None
         try:
             return self._apk.get_android_resources()

@@ -176,6 +176,19 @@ def _read_or_note(apk: ApkInput, name: str, limitations: list[Limitation] | None
         return None
 
 
+def _entry_usable(apk: ApkInput, name: str, limitations: list[Limitation]) -> bool:
+    """Whether an entry that androguard reads itself fits the budgets (checked with the bounded
+    reader first); otherwise a limitation names it and androguard never sees it."""
+    if not apk.has(name):
+        return True
+    try:
+        apk.read(name)
+    except InputError as exc:
+        limitations.append(Limitation("entry_unreadable", f"{exc.message}; resource names stay unresolved", name))
+        return False
+    return True
+
+
 def _has_url(data: bytes) -> bool:
     """Whether binary XML holds a URL besides the Android XML namespace every layout carries."""
     urls = sum(data.count(mark) for mark in _URL_MARK)
@@ -246,7 +259,7 @@ def _entry_points(manifest: Manifest) -> EntryPoints:
 def collect_static(apk: ApkInput, catalogue: PermissionCatalogue | None = None) -> StaticFacts:
     """Collect every static non-code fact of an opened APK (see the module docstring)."""
     limitations: list[Limitation] = []
-    resources = ResourceTable(apk.apk)
+    resources = ResourceTable(apk.apk, lambda name: _entry_usable(apk, name, limitations))
     root = apk.apk.get_android_manifest_xml()
     manifest = parse_manifest(root, resources)
     for ref in manifest.unresolved:

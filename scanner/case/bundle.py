@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from .. import __version__
 from ..errors import InputError
 from ..keys import ExaminerKey, check_envelope
@@ -149,7 +150,7 @@ def plan_bundle(case_dir: Path, *, out: Path, hash_only: bool = False, extra_inp
     used_packs: dict[str, dict[str, Any]] = {}
     for bundled in [f for f in plan.files if f.role == "result"]:
         try:
-            result = json.loads(bundled.source.read_text(encoding="utf-8"))
+            result = safejson.loads(bundled.source.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"not a readable PIScan result: {exc}", bundled.source) from None
         provenance = result.get("provenance", {})
@@ -306,7 +307,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if info.file_size > MAX_MANIFEST_BYTES:
         raise InputError("manifest.json is implausibly large", path)
     try:
-        envelope = json.loads(archive.read(info))
+        envelope = safejson.loads(archive.read(info))
     except (ValueError, zipfile.BadZipFile) as exc:
         raise InputError(f"manifest.json is not JSON: {exc}", path) from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
@@ -420,7 +421,7 @@ def _rescan(archive: zipfile.ZipFile, payload: dict[str, Any], names: list[str],
         if result_name not in names:
             continue
         original = archive.read(result_name)
-        result = json.loads(original)
+        result = safejson.loads(original)
         provenance = result.get("provenance", {})
         command = list(provenance.get("command") or [])
         if command[:2] != ["piscan", "scan"] or not provenance.get("inputs"):
@@ -446,7 +447,7 @@ def _rescan(archive: zipfile.ZipFile, payload: dict[str, Any], names: list[str],
         if fresh == original:
             report.notes.append(f"{result_name}: rescan gives a byte-identical result")
             continue
-        differs = result_difference(result, json.loads(fresh))
+        differs = result_difference(result, safejson.loads(fresh))
         if differs:
             report.problems.append(f"{result_name}: the rescan's result differs in: {', '.join(differs)}")
         else:

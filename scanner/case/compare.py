@@ -10,13 +10,13 @@ result) are carried over or changed per manual check. The comparison is data; re
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..errors import InputError
 from ..model.terms import terms
 from ..result import load_result
@@ -80,7 +80,7 @@ def _side_from_bundle(path: Path) -> Side:
                 target.write_bytes(archive.read(member))
             result_path = Path(tmp) / name
             data = result_path.read_bytes()
-            result = json.loads(data)
+            result = safejson.loads(data)
             review = read_review(result_path)
     return Side(f"{path}!{name}", result, review, _sha256_text(data))
 

@@ -171,8 +171,10 @@ def _load_inputs(
     return packages, limitations, used_wxid
 
 
-def _scan_files(files: dict[str, bytes], prefix: str, code: CodeFacts) -> list[Limitation]:
-    """Scan every JS and (source or compiled) WXML file under ``prefix`` once, into ``code``."""
+def _scan_files(files: dict[str, bytes], prefix: str, code: CodeFacts,
+                encodings: dict[str, str]) -> list[Limitation]:
+    """Scan every JS and (source or compiled) WXML file under ``prefix`` once, into ``code``;
+    JS files not in UTF-8 are recorded in ``encodings``."""
     limitations: list[Limitation] = []
     for rel in sorted(files):
         if prefix and not rel.startswith(prefix):
@@ -187,6 +189,14 @@ def _scan_files(files: dict[str, bytes], prefix: str, code: CodeFacts) -> list[L
         if rel.endswith(".js"):
             scan = scan_js(data, rel, code.api_names, code.methods)
             code.add_js(scan)
+            if scan.encoding != "utf-8":
+                encodings[rel] = scan.encoding
+            if scan.encoding == "utf-8-replaced":
+                limitations.append(Limitation(
+                    kind="entry_unreadable",
+                    detail="neither UTF-8 nor GB18030 text: invalid bytes were replaced, text inside them is not read",
+                    where=rel,
+                ))
             if scan.has_errors:
                 limitations.append(Limitation(
                     kind="entry_unreadable",
@@ -246,7 +256,8 @@ def collect_miniprogram(
         ))
 
     code = CodeFacts(table)
-    limitations += _scan_files(files, prefix, code)
+    encodings: dict[str, str] = {}
+    limitations += _scan_files(files, prefix, code, encodings)
 
     app_id = config.app_id or used_wxid or wxid
     section = {
@@ -265,6 +276,8 @@ def collect_miniprogram(
             for p in packages
         ],
     }
+    if encodings:
+        section["source_encodings"] = dict(sorted(encodings.items()))
     sections: dict[str, Any] = {"miniprogram": section}
     sdks = code.sdk_rows()
     if sdks:

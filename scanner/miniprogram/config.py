@@ -8,11 +8,11 @@ game.json, then manifest.json ``mp-weixin``, then project.config.json.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import safejson
 from ..model.records import Limitation
 
 CONFIG_FILES = ("app.json", "app-config.json", "game.json")
@@ -87,7 +87,7 @@ def parse_json_file(data: bytes, *, comments: bool = False) -> Any:
     text = data.decode("utf-8-sig")
     if comments:
         text = strip_json_comments(text)
-    return json.loads(text)
+    return safejson.loads(text)
 
 
 def _strings(value: Any) -> list[str]:

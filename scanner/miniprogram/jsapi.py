@@ -68,6 +68,26 @@ class JsScan:
     urls: tuple[JsUrl, ...]
     modules: tuple[str, ...]
     has_errors: bool
+    encoding: str = "utf-8"  #: how the file was decoded: utf-8, gb18030, or utf-8-replaced (invalid bytes)
+
+
+def to_utf8(source: bytes) -> tuple[bytes, str]:
+    """The source as UTF-8 for the parser, and how it was decoded.
+
+    Mini-program sources written on Chinese Windows are often GBK; tree-sitter needs valid
+    UTF-8 (a single stray byte in a string literal made it fail). UTF-8 is tried first, then
+    GB18030 (a superset of GBK and GB2312), and only then are invalid bytes replaced (U+FFFD),
+    which the caller reports, since text inside them is not readable.
+    """
+    try:
+        source.decode("utf-8")
+        return source, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return source.decode("gb18030").encode("utf-8"), "gb18030"
+    except UnicodeDecodeError:
+        return source.decode("utf-8", "replace").encode("utf-8"), "utf-8-replaced"
 
 
 @cache
@@ -264,6 +284,7 @@ def scan_js(source: bytes, path: str, api_names: Iterable[str], methods: Iterabl
 
     Code inside a ``definePlugin("plugin://wx…")`` wrapper is reported under ``__plugin__/wx…/``,
     the folder compiled packages keep plugin files in."""
+    source, encoding = to_utf8(source)
     tree = _parser().parse(source)
     root = tree.root_node
     props = tuple(sorted(set(api_names) | {"authorize"}))
@@ -310,4 +331,5 @@ def scan_js(source: bytes, path: str, api_names: Iterable[str], methods: Iterabl
 
     uses.sort(key=lambda u: (u.where.container_line, u.where.column, u.api))
     urls.sort(key=lambda u: (u.where.container_line, u.where.column, u.url))
-    return JsScan(api_uses=tuple(uses), urls=tuple(urls), modules=modules.names, has_errors=root.has_error)
+    return JsScan(api_uses=tuple(uses), urls=tuple(urls), modules=modules.names, has_errors=root.has_error,
+                  encoding=encoding)

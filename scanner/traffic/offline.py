@@ -8,7 +8,8 @@ evidence) for ``piscan scan APP.apk --session DIR``.
 from __future__ import annotations
 
 import base64
-import json
+import binascii
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import safejson
+from ..budgets import budgets
 from ..errors import InputError
 from ..model.records import Limitation
+from ..safeio import read_regular
 from .analyze import Analyzer
 from .app_binding import AppIdentity, Tie, TieFinder, split_by_app
 from .frequency import frequency
@@ -52,10 +56,13 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
         raise InputError(f"cannot read capture: {exc}", path) from None
     with handle:
         index = 0
+        size = os.fstat(handle.fileno()).st_size
         while True:
             try:
-                state = tnetstring.load(handle)
-            except (ValueError, IndexError) as exc:  # IndexError: file ends mid-record
+                state = _load_record(handle, size, tnetstring)
+            except RecursionError:
+                raise InputError(f"not a readable mitmproxy capture: flow {index + 1} is nested too deeply", path) from None
+            except (ValueError, IndexError, TypeError) as exc:  # IndexError: file ends mid-record
                 if str(exc) == "not a tnetstring: empty file":
                     return
                 if index:
@@ -71,44 +78,93 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
                 raise InputError(f"not a readable mitmproxy capture: flow {index}: {exc}", path) from None
 
 
+def _load_record(handle: Any, size: int, tnetstring: Any) -> Any:
+    """One tnetstring record, like ``tnetstring.load`` but never allocating more than the file
+    holds: a record that declares 99,999,999,999 bytes in a 112-byte file is a cut-off record,
+    not a request for 93 GiB."""
+    first = handle.read(1)
+    if first == b"":
+        raise ValueError("not a tnetstring: empty file")
+    digits = first
+    while digits[-1:].isdigit():
+        if len(digits) > 12:
+            raise ValueError("not a tnetstring: absurdly large length prefix")
+        char = handle.read(1)
+        if not char:
+            raise IndexError("file ends inside a length prefix")
+        digits += char
+    if digits[-1:] != b":" or len(digits) < 2:
+        raise ValueError("not a tnetstring: missing or invalid length prefix")
+    length = int(digits[:-1])
+    if length > size - handle.tell():
+        raise IndexError(f"a record declares {length:,} bytes, more than the file has left")
+    body = handle.read(length)
+    kind = handle.read(1)
+    if len(body) < length or not kind:
+        raise IndexError("file ends inside a record")
+    return tnetstring.parse(kind[0], memoryview(body))
+
+
 def _har_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def _har_value(obj: Any, key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    """``obj[key]`` checked against ``kind``; ``ValueError`` naming the HAR path otherwise."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where} is not an object")
+    value = obj.get(key, default)
+    if value is None and default is not None:
+        value = default
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        shown = "missing" if key not in obj else f"a {type(value).__name__}, not a {expected}"
+        raise ValueError(f"{where}.{key} is {shown}")
+    return value
+
+
 def iter_har(path: Path) -> Iterator[RequestData]:
-    """HTTP requests of a HAR 1.2 file, in entry order; ``InputError`` on a bad file."""
+    """HTTP requests of a HAR 1.2 file, in entry order; ``InputError`` (one line naming the entry
+    and the field) on a bad file. The file is read within the ``file_bytes`` budget."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        entries = data["log"]["entries"]
-    except FileNotFoundError:
-        raise InputError("no such capture", path) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        data = safejson.loads(read_regular(path, budgets().file_bytes).decode("utf-8"))
+        entries = _har_value(_har_value(data, "log", dict, "HAR"), "entries", list, "log")
+    except InputError:
+        raise
+    except RecursionError:
+        raise InputError("not a HAR file: JSON nested too deeply", path) from None
+    except UnicodeDecodeError:
+        raise InputError("not a HAR file: not UTF-8 text", path) from None
+    except ValueError as exc:
         raise InputError(f"not a HAR file: {exc}", path) from None
     for index, entry in enumerate(entries):
+        where = f"entries[{index}]"
         try:
-            req = entry["request"]
-            url = req["url"]
+            req = _har_value(entry, "request", dict, where)
+            url = _har_value(req, "url", str, f"{where}.request")
             parts = urlsplit(url)
-            headers = tuple((h["name"].encode("latin-1", "replace"), h["value"].encode("utf-8"))
-                            for h in req.get("headers", []))
-            post = req.get("postData") or {}
-            text = post.get("text") or ""
-            content = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+            headers = tuple((_har_value(h, "name", str, f"{where}.request.headers[{i}]").encode("latin-1", "replace"),
+                             _har_value(h, "value", str, f"{where}.request.headers[{i}]").encode("utf-8", "surrogatepass"))
+                            for i, h in enumerate(_har_value(req, "headers", list, f"{where}.request", [])))
+            post = _har_value(req, "postData", dict, f"{where}.request", {})
+            text = _har_value(post, "text", str, f"{where}.request.postData", "")
+            content = (base64.b64decode(text) if post.get("encoding") == "base64"
+                       else text.encode("utf-8", "surrogatepass"))
             yield RequestData(
                 flow_id=f"har:{index}",
-                timestamp=_har_time(entry["startedDateTime"]),
-                method=req["method"],
+                timestamp=_har_time(_har_value(entry, "startedDateTime", str, where)),
+                method=_har_value(req, "method", str, f"{where}.request"),
                 scheme=parts.scheme,
                 host=parts.hostname or "",
                 port=parts.port or (443 if parts.scheme == "https" else 80),
                 url=url,
                 path=parts.path + (f"?{parts.query}" if parts.query else ""),
-                http_version=req.get("httpVersion") or "HTTP/1.1",
+                http_version=_har_value(req, "httpVersion", str, f"{where}.request", "HTTP/1.1"),
                 headers=headers,
                 content=content,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"HAR entry {index}: {exc}", path) from None
+        except (ValueError, binascii.Error, OverflowError) as exc:
+            raise InputError(f"HAR {where}: {exc}", path) from None
 
 
 def iter_capture(path: str | Path) -> Iterator[RequestData]:
@@ -121,7 +177,7 @@ def iter_capture(path: str | Path) -> Iterator[RequestData]:
         raise InputError("no such capture", path) from None
     except OSError as exc:
         raise InputError(f"cannot read capture: {exc}", path) from None
-    if head.startswith(b"{"):
+    if head.startswith(b"{") or path.suffix.lower() == ".har":
         return iter_har(path)
     return iter_mitm(path)
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import bisect
 import difflib
 import fcntl
-import json
 import os
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..errors import UsageError
 from .observation import iso_time
 from .store import ChainWriter
@@ -87,7 +87,7 @@ def append_mark(session_dir: str | Path, name: str, *, custom: bool = False, sou
         line = writer.append_with(record)
     finally:
         writer.close()
-    return json.loads(line)
+    return safejson.loads(line)
 
 
 class PhaseTimeline:
@@ -148,7 +148,7 @@ class LiveTimeline:
         if end >= 0:
             for line in chunk[:end].split(b"\n"):
                 try:
-                    self._marks.append(json.loads(line))
+                    self._marks.append(safejson.loads(line))
                 except ValueError:
                     continue
             self._offset += end + 1

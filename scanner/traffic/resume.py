@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..errors import UsageError
 from ..keys import ExaminerKey
 from . import lock
@@ -50,9 +51,8 @@ def resume_session(session_dir: str | Path, key: ExaminerKey, *, device: str | N
         sealer = Sealer(root, key)
         previous = None
         if last:
-            import json
 
-            payload = json.loads(last)["payload"]
+            payload = safejson.loads(last)["payload"]
             previous = {"seq": payload["seq"], "time": payload["time"], "kind": payload["kind"], "sha256": line_sha256(last)}
         sealer.checkpoint("restart", force=True)
         analyser = SessionAnalyser(root, make_analyzer(device, package, body_cap or DEFAULT_BODY_CAP))

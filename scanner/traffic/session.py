@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from .. import __version__
 from ..errors import InputError, UsageError
 from ..hashing import digest_file
@@ -104,7 +105,7 @@ def load_session_meta(session_dir: str | Path) -> dict[str, Any]:
     """Read ``session.json``; ``InputError`` if the folder is not a session."""
     path = Path(session_dir) / SESSION_FILE
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = safejson.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("not a PIScan session (no session.json)", Path(session_dir)) from None
     except (OSError, ValueError) as exc:
@@ -133,4 +134,4 @@ def append_event(session_dir: str | Path, event: str, fields: dict[str, Any], *,
             "event": event, **fields})
     finally:
         writer.close()
-    return json.loads(line)
+    return safejson.loads(line)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..errors import InputError
 
 GENESIS = "0" * 64
@@ -76,7 +77,7 @@ class ChainWriter:
     @property
     def last_record(self) -> dict[str, Any] | None:
         """The last record in the log (parsed when asked for, not on every append)."""
-        return json.loads(self._last_line) if self._last_line else None
+        return safejson.loads(self._last_line) if self._last_line else None
 
     def _with_lock(self, func: Callable[[], Any]) -> Any:
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
@@ -182,7 +183,7 @@ def read_chain(path: str | Path) -> tuple[list[dict[str, Any]], ChainReport]:
     full = lines[:-1]
     for number, line in enumerate(full, start=1):
         try:
-            obj = json.loads(line)
+            obj = safejson.loads(line)
         except (ValueError, UnicodeDecodeError):
             return records, ChainReport(str(path), len(records), False, torn, f"line {number}: not JSON")
         if not isinstance(obj, dict) or obj.get("prev_sha256") != prev:

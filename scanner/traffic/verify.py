@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..keys import check_envelope
 from .flowfile import RecordError, split_records
 from .seal import prev_of
@@ -148,7 +149,7 @@ def _read_chain(path: Path) -> _Chain:
     records: list[dict[str, Any] | None] = []
     for line in lines:
         try:
-            obj = json.loads(line)
+            obj = safejson.loads(line)
         except (ValueError, UnicodeDecodeError):
             obj = None
         records.append(obj if isinstance(obj, dict) else None)
