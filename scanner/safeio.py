@@ -34,16 +34,19 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: str | Path, max_bytes: int, *, shown: str | Path | None = None) -> bytes:
+def read_regular(path: str | Path, max_bytes: int, *, shown: str | Path | None = None,
+                 follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``.
 
-    Raises :class:`NotRegularFile` (FIFO, device, socket, directory: checked on the open file,
-    without blocking), :class:`OverBudget` (larger than ``max_bytes``, before reading, and again
+    A symbolic link is followed (the user named it) unless ``follow_symlinks`` is false (files
+    inside an input folder). Raises :class:`NotRegularFile` (FIFO, device, socket, directory:
+    checked on the open file, without blocking), :class:`OverBudget` (larger than ``max_bytes``, before reading, and again
     while reading in case the file grows) or :class:`InputError` (missing, unreadable).
     """
     label = shown if shown is not None else path
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise InputError("no such file", label) from None
     except OSError as exc:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 from ..errors import InputError
 from ..hashing import sha256_bytes
 from ..model.records import Limitation
+from ..safeio import OverBudget
 from .callgraph import CallGraph, ClassHierarchy
 from .callsites import CallSite, find_call_sites
 from .catalogue import ApiCatalogue
@@ -108,7 +109,8 @@ def load_dex_index(apk_input: ApkEntries) -> DexIndex:
             except InputError as exc:
                 files.append({"name": name, "size": 0, "sha256": sha256_bytes(b""), "classes": 0, "methods": 0,
                               "readable": False, "reason": exc.message})
-                limitations.append(Limitation("dex_unreadable", f"cannot read the entry: {exc.message}", name))
+                kind = "over_budget" if isinstance(exc, OverBudget) else "dex_unreadable"
+                limitations.append(Limitation(kind, f"cannot read the entry: {exc.message}; its code was not inspected", name))
                 continue
             dex, row, lim = _read_one(name, data)
             files.append(row)

@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from ..budgets import Budgets, budgets, size_text
 from ..errors import InputError
+from ..safeio import OverBudget
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 
@@ -40,6 +41,10 @@ _CHUNK = 1 << 20
 
 class EntryError(InputError):
     """One archive entry cannot be read within its budget or at all (a part-level failure)."""
+
+
+class EntryOverBudget(EntryError, OverBudget):
+    """One archive entry is larger (declared or inflated) than its budget."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +145,13 @@ class ZipArchive:
         cap = min(max_bytes or self.limits.entry_bytes, self.limits.entry_bytes)
         where = f"entry {name!r}" if len(records) == 1 else f"entry {name!r} (copy {copy + 1} of {len(records)})"
         if info.file_size > cap:
-            raise EntryError(f"{where} declares {size_text(info.file_size)}, over the budget of {size_text(cap)}; "
+            raise EntryOverBudget(f"{where} declares {size_text(info.file_size)}, over the budget of {size_text(cap)}; "
                              "not read", self.label)
         if info.compress_size and info.file_size / info.compress_size > self.limits.ratio:
-            raise EntryError(f"{where} declares a compression ratio of {info.file_size // info.compress_size:,}:1, over "
+            raise EntryOverBudget(f"{where} declares a compression ratio of {info.file_size // info.compress_size:,}:1, over "
                              f"the budget of {self.limits.ratio:,}:1 (a zip bomb); not read", self.label)
         if self.read_total + info.file_size > self.limits.total_bytes:
-            raise EntryError(f"{where}: reading it would pass the archive's budget of {size_text(self.limits.total_bytes)} "
+            raise EntryOverBudget(f"{where}: reading it would pass the archive's budget of {size_text(self.limits.total_bytes)} "
                              "inflated bytes; not read", self.label)
         try:
             data = self._read_zipfile(info, cap)
@@ -170,7 +175,7 @@ class ZipArchive:
             while chunk := stream.read(_CHUNK):
                 total += len(chunk)
                 if total > cap:
-                    raise EntryError(f"entry {info.filename!r} inflates past the budget of {size_text(cap)}; not read",
+                    raise EntryOverBudget(f"entry {info.filename!r} inflates past the budget of {size_text(cap)}; not read",
                                      self.label)
                 chunks.append(chunk)
         return b"".join(chunks)
@@ -187,7 +192,7 @@ class ZipArchive:
         except zlib.error:
             data = raw  # stored under an unknown method: Android reads such entries as stored
         if len(data) > cap:
-            raise EntryError(f"{where} inflates past the budget of {size_text(cap)}; not read", self.label)
+            raise EntryOverBudget(f"{where} inflates past the budget of {size_text(cap)}; not read", self.label)
         if info.file_size and len(data) != info.file_size:
             raise EntryError(f"{where} inflates to {size_text(len(data))}, not the {size_text(info.file_size)} it "
                              "declares (zip bomb or tampering); not used", self.label)

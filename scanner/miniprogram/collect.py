@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..budgets import budgets
 from ..errors import InputError
+from ..safeio import OverBudget, read_regular
 from ..hashing import digest_file
 from ..model.records import Limitation
 from .code_facts import CodeFacts
@@ -64,6 +66,7 @@ def _read_tree(root: Path) -> tuple[dict[str, bytes], list[Limitation], dict[str
     limitations: list[Limitation] = []
     manifest: list[tuple[str, str]] = []
     size = 0
+    limits = budgets()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         base = Path(dirpath)
@@ -78,9 +81,13 @@ def _read_tree(root: Path) -> tuple[dict[str, bytes], list[Limitation], dict[str
                 limitations.append(Limitation(kind="unsafe_path", detail="symbolic link not followed", where=rel))
                 continue
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                limitations.append(Limitation(kind="entry_unreadable", detail=f"cannot read: {exc.strerror}", where=rel))
+                data = read_regular(path, min(limits.file_bytes, max(limits.tree_bytes - size, 0)), shown=rel,
+                                    follow_symlinks=False)
+            except OverBudget as exc:
+                limitations.append(Limitation(kind="over_budget", detail=exc.message, where=rel))
+                continue
+            except InputError as exc:  # a FIFO, device or socket (never opened for reading), or unreadable
+                limitations.append(Limitation(kind="entry_unreadable", detail=exc.message, where=rel))
                 continue
             files[rel] = data
             size += len(data)
@@ -114,12 +121,9 @@ def _load_package(
         files, limitations, digest = _read_tree(path)
         row = {"role": "source-tree" if role == "wxapkg" else role, "name": path.name, **digest}
         return Package(path.name, row["role"], False, files, row), limitations, None
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file or folder", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if not path.exists() and not path.is_symlink():
+        raise InputError("no such file or folder", path)
+    data = read_regular(path, budgets().entry_bytes)  # InputError: not a regular file, over budget
     used_wxid = None
     encrypted = is_pc_encrypted(data)
     if encrypted:

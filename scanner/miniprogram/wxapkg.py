@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..budgets import budgets
 from ..errors import InputError
 from ..model.records import Limitation
 
@@ -60,6 +61,9 @@ def parse_wxapkg(data: bytes, source: str | Path | None = None) -> list[Entry]:
     if index_end > len(data):
         raise InputError(f"truncated wxapkg: index of {index_len} bytes runs past the end of the file", source)
     (count,) = _U32.unpack_from(data, HEADER.size)
+    limit = budgets().entries
+    if count > limit:
+        raise InputError(f"bad wxapkg: the index claims {count:,} entries, over the budget of {limit:,}", source)
     pos = HEADER.size + 4
     entries: list[Entry] = []
     for number in range(count):
@@ -86,6 +90,26 @@ def parse_wxapkg(data: bytes, source: str | Path | None = None) -> list[Entry]:
             )
         entries.append(Entry(name=name, offset=offset, size=size))
     return entries
+
+
+def _index_len(data: bytes) -> int:
+    return int(HEADER.unpack_from(data, 0)[2])
+
+
+def overlapping_entries(entries: list[Entry], body_start: int) -> dict[int, str]:
+    """Entries (by ``id``) whose bytes lie in the header or index, or overlap an earlier entry's:
+    WeChat's packer never writes them, and one body under 4,000 names is how a 1 MB package
+    unpacks to 4 GB. The first entry over a range keeps it; the others are refused."""
+    refused: dict[int, str] = {}
+    end_so_far, owner = body_start, "the package index"
+    for entry in sorted(entries, key=lambda e: (e.offset, e.size)):
+        if entry.size == 0:
+            continue
+        if entry.offset < end_so_far:
+            refused[id(entry)] = f"its data overlaps {owner} (shared or overlapping entries: a way to build a bomb)"
+            continue
+        end_so_far, owner = entry.offset + entry.size, repr(entry.name)
+    return refused
 
 
 def unsafe_reason(name: str) -> str | None:
@@ -130,8 +154,9 @@ def unpack_wxapkg(data: bytes, dest: Path, package_name: str, source: str | Path
     files: dict[str, bytes] = {}
     limitations: list[Limitation] = []
     seen_lower: set[str] = set()
+    shared = overlapping_entries(entries, HEADER.size + _index_len(data))
     for entry in entries:
-        reason = unsafe_reason(entry.name)
+        reason = unsafe_reason(entry.name) or shared.get(id(entry))
         rel = relative_name(entry.name)
         if reason is None and rel.lower() in seen_lower:
             reason = "duplicate name"
