@@ -96,3 +96,15 @@ def display(name: str, limit: int = 300) -> str:
             out.append(char)
     text = "".join(out)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_INVISIBLE = {code: f"<U+{code:04X}>" for code in map(ord, _BIDI)}
+_INVISIBLE.update({code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if chr(code) not in "\n\t"})
+_INVISIBLE.update({0x2028: "<U+2028>", 0x2029: "<U+2029>"})
+
+
+def visible(text: str) -> str:
+    """``text`` with bidirectional overrides and control characters (but newline and tab) shown
+    as ``<U+202E>`` / ``\\x1b``: for report cells, where line breaks may stay but nothing may
+    reorder or hide what is displayed."""
+    return text.translate(_INVISIBLE)

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..result import write_atomic
+from ..safeio import visible
 from .i18n import check_lang, labels
 from .text import Translator, css_string
 from .view import ViewBuilder
@@ -26,7 +27,9 @@ TEMPLATE = "report.html.j2"
 
 @cache
 def environment() -> jinja2.Environment:
-    """The report Jinja2 environment (autoescape on, undefined names are errors)."""
+    """The report Jinja2 environment (autoescape on, undefined names are errors, and every
+    plain string shown with its control and bidi characters made visible: app strings and
+    file names are attacker-controlled, and U+202E can make a name display reversed)."""
     from ..resources import templates_dir
 
     return jinja2.Environment(
@@ -36,7 +39,14 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_visible,
     )
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 def _page_footer(t: Translator) -> Markup:
