@@ -15,6 +15,10 @@ each APK, runs in separate fresh subprocesses:
 Each child reports its wall time and its own peak RSS (``resource.getrusage(RUSAGE_SELF)``);
 the parent prints both and the ratios. Targets on the super-app: >= 20x faster, <= 1/5 of the
 peak memory, under 15 s and under 1 GB. ``--corpus`` adds every corpus APK. Figures, not tests.
+
+``--baseline REV`` also runs PIScan as of git revision REV (a temporary worktree) on the same
+APKs, ``--repeat`` times in alternation with the current code, and prints the median time ratio:
+how a change moved the scan's speed, measured side by side in one run.
 """
 
 from __future__ import annotations
@@ -81,9 +85,9 @@ def _child_androguard(apk: Path) -> dict[str, object]:
     return {"wall": time.perf_counter() - start, "cpu": _cpu_s() - cpu0, "rss_mb": _peak_rss_mb(), "sites": sites}
 
 
-def _run_child(kind: str, apk: Path) -> dict[str, object]:
+def _run_child(kind: str, apk: Path, script: str = __file__) -> dict[str, object]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(apk)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, script, "--child", kind, str(apk)], capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1], "wall": time.perf_counter() - start}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -99,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("apks", nargs="*", type=Path)
     parser.add_argument("--corpus", action="store_true", help="also measure every corpus APK")
     parser.add_argument("--skip-androguard", action="store_true", help="only measure PIScan")
+    parser.add_argument("--baseline", metavar="REV", help="also time PIScan at git revision REV, side by side")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs per side with --baseline (default 5)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "APK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             apks.append(superapp)
         if args.corpus:
             apks = sorted(CORPUS_APKS.glob("*.apk")) + apks
+        if args.baseline:
+            return _compare_baseline(args.baseline, apks, args.repeat, Path(tmp))
         print("wall s / CPU s / peak RSS MB / catalogue call sites (androguard: invoke sites only); "
               "speed = androguard wall / ours wall (CPU ratio in brackets), memory = androguard RSS / ours RSS")
         print(f"{'apk':42} {'DEX MB':>7} | {'ours s':>7} {'cpu':>6} {'MB':>6} {'sites':>6} | "
@@ -144,6 +152,40 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  vs androguard: {float(theirs['wall']) / float(ours['wall']):.1f}x faster wall, "
                           f"{float(theirs['cpu']) / float(ours['cpu']):.1f}x less CPU (>= 20x), "
                           f"{float(ours['rss_mb']) / float(theirs['rss_mb']):.3f} of its peak memory (<= 0.2)")
+    return 0
+
+
+def _compare_baseline(rev: str, apks: list[Path], repeat: int, tmp: Path) -> int:
+    """Median wall and CPU time of the current code against REV's, alternating runs."""
+    import statistics
+
+    tree = tmp / "baseline"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev], check=True,
+                   capture_output=True)
+    try:
+        old_script = str(tree / "bench" / "static_bench.py")
+        print(f"PIScan now vs {rev}: wall s and CPU s, medians of {repeat} alternating runs each")
+        for apk in apks:
+            now: list[dict[str, object]] = []
+            old: list[dict[str, object]] = []
+            for i in range(repeat):
+                for side, script in ((now, __file__), (old, old_script))[:: 1 if i % 2 == 0 else -1]:
+                    side.append(_run_child("ours", apk, script))
+            if any("error" in r for r in now + old):
+                print(f"{apk.name}: error {[r.get('error') for r in now + old if 'error' in r][:1]}")
+                continue
+            wall_now = statistics.median(float(r["wall"]) for r in now)
+            wall_old = statistics.median(float(r["wall"]) for r in old)
+            cpu_now = statistics.median(float(r["cpu"]) for r in now)
+            cpu_old = statistics.median(float(r["cpu"]) for r in old)
+            rss_now = max(float(r["rss_mb"]) for r in now)
+            rss_old = max(float(r["rss_mb"]) for r in old)
+            print(f"{apk.name[:40]:40} now {wall_now:6.2f} s ({cpu_now:6.2f} CPU, {rss_now:4.0f} MB)  {rev[:10]} "
+                  f"{wall_old:6.2f} s ({cpu_old:6.2f} CPU, {rss_old:4.0f} MB)  change {100 * (wall_now / wall_old - 1):+5.1f} % "
+                  f"wall, {100 * (cpu_now / cpu_old - 1):+5.1f} % CPU, same call sites: "
+                  f"{now[0]['sites'] == old[0]['sites']}", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
     return 0
 
 
