@@ -13,6 +13,10 @@ CI can set; the result records the budgets in force (``docs/result-format.md``).
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 MiB = 1 << 20
@@ -30,26 +34,27 @@ class Budgets:
     tree_bytes: int = 1024 * MiB  #: all files of a mini-program source folder
     depth: int = 200  #: nesting of JSON, YAML, tnetstring, XML and JS
     yaml_nodes: int = 1_000_000  #: nodes of a YAML document after alias expansion
-    js_bytes: int = 8 * MiB  #: one JavaScript file handed to the parser
+    memory_bytes: int = 8192 * MiB  #: address space of a scan (RLIMIT_AS soft limit)
+    seconds: float = 3600.0  #: wall time of a whole scan
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         """The budgets in force, for the result's provenance."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _from_env() -> Budgets:
-    values: dict[str, int] = {}
+    values: dict[str, float] = {}
     for item in fields(Budgets):
         raw = os.environ.get(f"PISCAN_MAX_{item.name.upper()}")
         if raw is None:
             continue
         try:
-            value = int(raw)
+            value = float(raw) if item.name == "seconds" else int(raw)
         except ValueError:
             continue
         if value > 0:
             values[item.name] = value
-    return Budgets(**values)
+    return Budgets(**values)  # type: ignore[arg-type]
 
 
 def budgets() -> Budgets:
@@ -62,3 +67,53 @@ def size_text(n: int) -> str:
     if n >= MiB and n % MiB == 0:
         return f"{n // MiB:,} MiB"
     return f"{n:,} bytes"
+
+
+class ScanTimeout(BaseException):
+    """The scan ran past its time budget (a BaseException, so no parser's ``except`` eats it)."""
+
+
+@contextmanager
+def scan_limits(limits: Budgets | None = None) -> Iterator[None]:
+    """Run a scan under the memory budget (the soft ``RLIMIT_AS``, so a ``MemoryError`` instead
+    of the machine swapping; children such as Chromium may raise it back to the hard limit) and
+    the time budget (``SIGALRM`` -> :class:`ScanTimeout`, main thread only). Both are restored."""
+    limits = limits or budgets()
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = limits.memory_bytes if hard == resource.RLIM_INFINITY else min(limits.memory_bytes, hard)
+    lowered = soft == resource.RLIM_INFINITY or soft > wanted
+    if lowered:
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+    timed = threading.current_thread() is threading.main_thread()
+    previous = None
+    if timed:
+        def _expire(_signum: int, _frame: object) -> None:
+            raise ScanTimeout(f"the scan took longer than its budget of {limits.seconds:g} s (PISCAN_MAX_SECONDS); "
+                              "nothing was written")
+
+        previous = signal.signal(signal.SIGALRM, _expire)
+        signal.setitimer(signal.ITIMER_REAL, limits.seconds)
+    try:
+        yield
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        if lowered:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def lift_memory_limit() -> None:
+    """In a child process (before exec): give it back the hard address-space limit; Chromium
+    reserves far more address space than it uses."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (resource.getrlimit(resource.RLIMIT_AS)[1],) * 2)
+    except (ImportError, ValueError, OSError):
+        pass

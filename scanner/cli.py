@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .budgets import ScanTimeout
 from .errors import EXIT_CODES_HELP, ExitCode, PiscanError
 
 #: click >= 8.2 raises this when a group is called without a sub-command (older click exits 0)
@@ -170,8 +171,10 @@ def _run(args: list[str]) -> int:
     except Terminated:
         return fatal("terminated (SIGTERM)", ExitCode.TERMINATED)
     except MemoryError:
-        return fatal("out of memory: the input needs more than this machine can give; its budgets are in "
-                     "docs/hostile-inputs.md", ExitCode.INPUT)
+        return fatal("out of memory: the input needs more than the scan's memory budget (PISCAN_MAX_MEMORY_BYTES) "
+                     "or the machine can give; see docs/hostile-inputs.md", ExitCode.INPUT)
+    except ScanTimeout as exc:
+        return fatal(str(exc), ExitCode.INPUT)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into exit code 4
         if os.environ.get("PISCAN_DEBUG") == "1":
             raise

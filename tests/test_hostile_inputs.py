@@ -34,6 +34,7 @@ class Case:
     exit_code: int
     expect: str  #: a limitation kind (exit 0) or a fragment of the one error line
     check: Callable[[dict], object] | None = None  #: more assertions on result.json
+    env: tuple[tuple[str, str], ...] = ()  #: budgets set for this case
 
 
 def _both_dex_copies_scanned(result: dict) -> None:
@@ -126,6 +127,12 @@ CASES: dict[str, Case] = {
         lambda r: (r / "deep.yaml").write_bytes(b"[" * 100_000 + b"]" * 100_000) and r / "deep.yaml",
         ("traffic", "analyze", str(REPO / "samples" / "session" / "flows.mitm"), "--device", "{input}",
          "-o", "out/t.json"), 3, "nested more than"),
+    "scan over its memory budget": Case(
+        lambda r: h.apk_with(r / "app.apk"), ("scan", "{input}"), 3, "out of memory",
+        env=(("PISCAN_MAX_MEMORY_BYTES", str(64 * MiB)),)),
+    "scan over its time budget": Case(
+        lambda r: h.apk_with(r / "app.apk"), ("scan", "{input}"), 3, "longer than its budget",
+        env=(("PISCAN_MAX_SECONDS", "0.05"),)),
     "newline and RTL override in the file name": Case(
         lambda r: (r / "evil\u202etxt.apk\nsecond line").write_bytes(b"not a zip") and r / "evil\u202etxt.apk\nsecond line",
         ("scan", "{input}"), 3, "evil<U+202E>txt.apk\\nsecond line"),
@@ -172,7 +179,7 @@ def test_hostile_input(name: str, tmp_path: Path) -> None:
     target = case.build(inputs)
     work = tmp_path / "work"
     (work / "tmp").mkdir(parents=True)
-    env = {**os.environ, "TMPDIR": str(work / "tmp")}
+    env = {**os.environ, "TMPDIR": str(work / "tmp"), **dict(case.env)}
     args = [a.replace("{input}", str(target)) for a in case.command]
     if args[0] == "scan":
         args += ["-o", "out", "-f", "json", "-q"]

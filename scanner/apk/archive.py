@@ -98,6 +98,13 @@ class ApkInput:
 
 
 def _reason(exc: BaseException) -> str:
+    """A parser's exception as words for the one-line message: never raw ``struct`` text."""
+    import struct
+
+    if isinstance(exc, (struct.error, IndexError, EOFError)):
+        return "a structure ends before its declared size (truncated or damaged data)"
+    if isinstance(exc, (TypeError, AttributeError, KeyError)):
+        return "its structure is not what the format requires (damaged or crafted data)"
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..budgets import scan_limits
 from ..errors import EXIT_CODES_HELP, ExitCode, UsageError
 from ..model.terms import terms
 from ..report.interface import OUTPUT_FILES
@@ -127,7 +128,7 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         from ..policy.joiner import PolicyJoiner
 
         joiners.append(PolicyJoiner(documents))  # after the session: the comparison sees the traffic
-    with created_only_on_success(out_dir):
+    with created_only_on_success(out_dir), scan_limits():
         result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
                           command=invoked_command(), case=CaseInfo(case_id, examiner, category, input_source),
                           reproducible=reproducible, progress=progress)

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..budgets import lift_memory_limit
 from ..errors import PiscanError, UsageError
 from ..result import write_atomic
 
@@ -105,6 +106,7 @@ class Browser:
         self._from_child, child_out = os.pipe()
 
         def wire_fds() -> None:  # runs in the child: its fd 3 reads commands, fd 4 writes replies
+            lift_memory_limit()  # the scan's address-space budget is not Chromium's
             a, b = os.dup(child_in), os.dup(child_out)
             os.dup2(a, 3)
             os.dup2(b, 4)
