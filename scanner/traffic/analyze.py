@@ -6,7 +6,7 @@ so a capture analysed later gives the same observations as the live session.
 
 from __future__ import annotations
 
-from .decoders import DEFAULT_BODY_CAP, decode_request
+from .decoders import DEFAULT_BODY_CAP, JoinedFields, decode_request
 from .detectors import pattern_matches
 from .matcher import ProfileMatcher
 from .observation import Match, Observation, RequestData, iso_time
@@ -25,12 +25,9 @@ class Analyzer:
     def matches(self, req: RequestData) -> tuple[list[Match], bool, str | None, bool]:
         """(matches, opaque, opaque_reason, truncated) for one request."""
         decoded = decode_request(req, self.body_cap)
-        profile_hits: list[Match] = []
-        pattern_hits: list[Match] = []
-        for fld in decoded.fields:
-            if self.matcher is not None:
-                profile_hits.extend(self.matcher.match_field(fld))
-            pattern_hits.extend(pattern_matches(fld))
+        joined = JoinedFields(decoded.fields)
+        profile_hits = self.matcher.match_fields(joined) if self.matcher is not None else []
+        pattern_hits = pattern_matches(joined)
         covered = {(m.pi_type, m.location) for m in profile_hits}
         merged = set(profile_hits)
         merged.update(m for m in pattern_hits if (m.pi_type, m.location) not in covered)

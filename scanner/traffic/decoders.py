@@ -17,8 +17,10 @@ import math
 import operator
 import re
 import zlib
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -37,14 +39,41 @@ _SKIP_HEADERS = frozenset({"host", "content-length", "content-type", "content-en
                            "accept", "accept-encoding", "accept-language", "transfer-encoding", "cookie"})
 
 
-@dataclass(frozen=True)
-class Field:
-    """One decoded text value and where it was found."""
+class Field(NamedTuple):
+    """One decoded text value and where it was found (a named tuple: a 64 KiB JSON body makes
+    thousands of them, and a frozen dataclass costs three times as much to build)."""
 
     location: str
     text: str
     via: str = ""  #: "base64" when the text came out of a base64 value, else ""
     aggregate: bool = False  #: a list's items joined for list detectors; profile matching skips it
+
+
+class JoinedFields:
+    """Field texts joined by NUL, so that each detector runs one regex scan per request instead
+    of one per field (a 64 KiB JSON body has thousands of fields; per-field scans cost ~20 ms).
+    No detector's pattern matches NUL, and NUL is not a letter or digit, so a hit never spans
+    two fields and lookarounds at a field's edge behave as at the start or end of a string."""
+
+    SEP = "\x00"
+
+    def __init__(self, fields: list[Field]) -> None:
+        self.fields = fields
+        self.text = self.SEP.join(f.text for f in fields)
+        self.starts: list[int] = []
+        pos = 0
+        for fld in fields:
+            self.starts.append(pos)
+            pos += len(fld.text) + 1
+
+    def field_at(self, offset: int) -> Field:
+        """The field holding character ``offset`` of the joined text."""
+        return self.fields[bisect_right(self.starts, offset) - 1]
+
+    def before(self, offset: int, width: int) -> str:
+        """Up to ``width`` characters before ``offset``, within its own field."""
+        start = self.starts[bisect_right(self.starts, offset) - 1]
+        return self.text[max(start, offset - width):offset]
 
 
 @dataclass

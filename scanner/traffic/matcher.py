@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from .decoders import Field
+from .decoders import Field, JoinedFields
 from .observation import Match, mask_value
 from .device_profile import DeviceProfile, Location, ProfileValue
 
 _HASHES = ("md5", "sha1", "sha256")
-LAT_LON_RE = re.compile(r"(?<![\d.])(-?\d{1,3}\.\d{4,})\s*[,;| ]\s*(-?\d{1,3}\.\d{4,})(?![\d.])")
+LAT_LON_RE = re.compile(r"(?<![\d.])(-?\d{1,3}\.\d{4,})\s*[,;| ]\s*(-?\d{1,3}\.\d{4,})(?![\d.])", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -135,26 +135,36 @@ class ProfileMatcher:
 
     def match_field(self, fld: Field) -> list[Match]:
         """Profile values found in one decoded field."""
+        return self.match_fields(JoinedFields([fld]))
+
+    def match_fields(self, joined: JoinedFields) -> list[Match]:
+        """Profile values found in the fields of a request, one regex scan over their joined
+        texts (aggregate fields, a list's items joined, are skipped by the value regex)."""
         found: list[Match] = []
-        if self._regex is not None and not fld.aggregate:
-            for hit in self._regex.finditer(fld.text):
-                text = hit.group(0)
-                for variant in self._by_text.get(text.lower(), ()):
-                    if variant.case_sensitive and text != variant.text:
+        text = joined.text
+        if self._regex is not None:
+            for hit in self._regex.finditer(text):
+                fld = joined.field_at(hit.start())
+                if fld.aggregate:
+                    continue
+                value = hit.group(0)
+                for variant in self._by_text.get(value.lower(), ()):
+                    if variant.case_sensitive and value != variant.text:
                         continue
                     encoding = variant.encoding
-                    if encoding == "plain" and text != variant.text:
-                        encoding = "upper" if text == text.upper() else "lower" if text == text.lower() else encoding
+                    if encoding == "plain" and value != variant.text:
+                        encoding = "upper" if value == value.upper() else "lower" if value == value.lower() else encoding
                     if fld.via and encoding == "plain":
                         encoding = fld.via
                     found.append(Match(variant.source.pi_type, fld.location, encoding,
                                        mask_value(variant.source.value), "profile"))
-        if self.location is not None and "." in fld.text:
+        if self.location is not None and "." in text:
             loc = self.location
-            for hit in LAT_LON_RE.finditer(fld.text):
+            for hit in LAT_LON_RE.finditer(text):
                 a, b = float(hit.group(1)), float(hit.group(2))
                 for lat, lon in ((a, b), (b, a)):
                     if -90 <= lat <= 90 and haversine_m(lat, lon, loc.lat, loc.lon) <= loc.radius_m:
+                        fld = joined.field_at(hit.start())
                         found.append(Match("location_precise", fld.location, fld.via or "plain",
                                            f"{lat:.2f}***,{lon:.2f}***", "profile"))
                         break
