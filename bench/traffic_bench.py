@@ -18,6 +18,13 @@
 2. Offline analysis of a capture of ``--flows`` SDK flows on one core. Target: >= 2,000 flows/s.
 3. False positives: profile matches on a capture of ``--flows`` requests holding no profile
    value. Target: 0.
+4. Analysis lag (``--lag``): one mitmdump with the addon gets ``--lag-rate`` requests/s with
+   ``--lag-body``-byte bodies (an analytics-style JSON event batch holding the profile's OAID) for
+   ``--lag-seconds``. Printed every second: flows on disk, observations written, the backlog in
+   flows and in seconds, the RSS of mitmdump and of the analysis process; then how long the
+   backlog takes to drain. Target: under 1 s behind, memory bounded.
+5. Loss per SIGKILL (``--lag``): the same load, mitmdump killed mid-burst; printed: responses the
+   clients saw, flows in flows.mitm, answered flows missing from it (target 0).
 
 Figures, not tests: nothing here asserts a time.
 """
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import signal
@@ -283,6 +291,146 @@ def offline_speed(flows: int) -> None:
               f"(target 0), {false_pattern} pattern matches")
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _lag_body(size: int) -> bytes:
+    """An analytics-style JSON batch of events, ``size`` bytes, with the profile's OAID in it."""
+    oaid = next(v.value for v in load_profile(PROFILE).values if v.key == "oaid")
+    events, n = [], 0
+    while True:
+        event = {"event": f"page_view_{n}", "ts": 1733280000000 + n, "props": {"page": f"/home/item/{n}",
+                 "dur": n % 97, "ref": "search"}, "oaid": oaid if n == 0 else None}
+        candidate = json.dumps({"events": [*events, event]}).encode()
+        if len(candidate) > size:
+            return json.dumps({"events": events}).encode()
+        events.append(event)
+        n += 1
+
+
+def _paced_load(proxy_port: int, origin_port: int, rate: float, seconds: float, body: bytes, clients: int,
+                answered: list[int], stop: threading.Event) -> None:
+    """``rate`` requests/s for ``seconds`` from ``clients`` keep-alive connections; each answered
+    request is counted in ``answered`` (one counter per client)."""
+    request = (f"POST http://127.0.0.1:{origin_port}/sa?project=bench HTTP/1.1\r\nHost: 127.0.0.1:{origin_port}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    per_client = rate / clients
+    start = time.monotonic()
+
+    def run(index: int) -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", proxy_port)) as sock:
+                pending = b""
+                sent = 0
+                while not stop.is_set() and time.monotonic() - start < seconds:
+                    due = start + sent / per_client
+                    if due > time.monotonic():
+                        time.sleep(due - time.monotonic())
+                    sock.sendall(request)
+                    sent += 1
+                    while b"\r\n\r\n" not in pending:
+                        pending += _recv(sock)
+                    head, _, pending = pending.partition(b"\r\n\r\n")
+                    pending = pending[_content_length(head):]
+                    answered[index] += 1
+        except (OSError, SystemExit):
+            return  # the proxy was killed
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def analysis_lag(rate: float, body_size: int, seconds: float, clients: int) -> None:
+    """Sections 4 and 5 (see the module docstring)."""
+    from mitmproxy.io import FlowReader
+
+    origin = socket.create_server(("127.0.0.1", 0))
+    origin_port = origin.getsockname()[1]
+    server_proc = multiprocessing.get_context("fork").Process(target=_serve_origin, args=(origin,), daemon=True)
+    server_proc.start()
+    body = _lag_body(body_size)
+    print(f"\n4. analysis lag: {rate:g} requests/s, {len(body):,}-byte JSON bodies, {seconds:g} s, {clients} clients")
+    print(f"{'t s':>5} {'on disk':>8} {'analysed':>9} {'behind':>7} {'behind s':>9} {'mitmdump MB':>12} {'analysis MB':>12}")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        session = tmp / "lag-session"
+        port = _free_port()
+        proc = _start_mitmdump(port, tmp, True, session)
+        answered = [0] * clients
+        stop = threading.Event()
+        loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, seconds, body, clients, answered, stop))
+        started = time.monotonic()
+        loader.start()
+        peak = {"proxy": 0.0, "analysis": 0.0}
+        rate_seen: list[float] = []
+        last_obs, last_t = 0, started
+        worst_behind_s = 0.0
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            on_disk = _lines(session / "flows.index.jsonl")
+            analysed = _lines(session / "observations.jsonl")
+            kids = _children(proc.pid)
+            proxy_mb = _rss_mb(proc.pid)
+            analysis_mb = max((_rss_mb(k) for k in kids), default=0.0)
+            peak = {"proxy": max(peak["proxy"], proxy_mb), "analysis": max(peak["analysis"], analysis_mb)}
+            speed = (analysed - last_obs) / (now - last_t)
+            last_obs, last_t = analysed, now
+            if speed > 0:
+                rate_seen.append(speed)
+            behind = max(on_disk - analysed, 0)
+            behind_s = behind / (sorted(rate_seen)[len(rate_seen) // 2] if rate_seen else 1.0)
+            worst_behind_s = max(worst_behind_s, behind_s)
+            print(f"{now - started:5.0f} {on_disk:8} {analysed:9} {behind:7} {behind_s:9.1f} {proxy_mb:12.0f} {analysis_mb:12.0f}",
+                  flush=True)
+            if not loader.is_alive() and behind == 0 and on_disk >= sum(answered):
+                break
+            if now - started > seconds + 600:
+                print("  gave up waiting for the analysis after 10 minutes")
+                break
+        drain = time.monotonic() - started - seconds
+        print(f"  sent and answered {sum(answered):,} in {seconds:g} s ({sum(answered) / seconds:.0f}/s); analysis "
+              f"{statistics.median(rate_seen) if rate_seen else 0:.0f} flows/s; worst backlog {worst_behind_s:.1f} s; "
+              f"drained {max(drain, 0):.1f} s after the load; peak RSS mitmdump {peak['proxy']:.0f} MB, analysis "
+              f"{peak['analysis']:.0f} MB")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+
+        # 5. SIGKILL mid-burst: every answered flow must be in flows.mitm
+        session2 = tmp / "kill-session"
+        port = _free_port()
+        proc = _start_mitmdump(port, tmp, True, session2)
+        answered = [0] * clients
+        stop = threading.Event()
+        loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, 4.0, body, clients, answered, stop))
+        loader.start()
+        time.sleep(2.0)
+        proc.kill()
+        proc.wait()
+        stop.set()
+        loader.join()
+        with open(session2 / "flows.mitm", "rb") as handle:
+            on_disk = 0
+            try:
+                for _flow in FlowReader(handle).stream():
+                    on_disk += 1
+            except Exception:  # noqa: BLE001 - a record cut by the kill ends the count
+                pass
+        print(f"\n5. SIGKILL of mitmdump mid-burst: {sum(answered)} responses seen by the clients, {on_disk} flows in "
+              f"flows.mitm, answered but missing: {max(sum(answered) - on_disk, 0)} (target 0)")
+    server_proc.terminate()
+
+
 def main() -> None:
     """Run the three sections."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -292,6 +440,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--skip-proxy", action="store_true", help="only the offline sections")
     parser.add_argument("--skip-offline", action="store_true", help="only the proxy section")
+    parser.add_argument("--lag", action="store_true", help="run sections 4 and 5 (analysis lag, loss per SIGKILL)")
+    parser.add_argument("--lag-rate", type=float, default=400.0)
+    parser.add_argument("--lag-body", type=int, default=65536)
+    parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--noise", action="store_true",
                         help="also run section 1 with two plain mitmdumps: the noise floor of the comparison")
     args = parser.parse_args()
@@ -304,6 +456,8 @@ def main() -> None:
         proxy_overhead(args.round_flows, args.clients, args.rounds)
         if args.noise:
             proxy_overhead(args.round_flows, args.clients, args.rounds, same=True)
+    if args.lag:
+        analysis_lag(args.lag_rate, args.lag_body, args.lag_seconds, args.clients)
 
 
 if __name__ == "__main__":
