@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any, Iterator
 
 from ..errors import InputError
+from ..policy.discover import looks_like_policy
 from ..model.records import Limitation
 from .archive import ApkInput
 from .certs import collect_signing
@@ -206,7 +207,8 @@ def endpoint_sources(
 
     Resources: the ``resources.arsc`` string pool and every decoded ``res/**.xml`` and text
     ``res/raw`` file. Assets: text files under ``assets/`` up to :data:`ASSET_CAP` each (larger
-    ones are skipped and reported in ``limitations`` when given).
+    ones are skipped and reported in ``limitations`` when given). Bundled privacy documents are
+    left out: their hosts are declarations, not the app's endpoints.
     """
     sources: list[tuple[str, str, list[str]]] = []
     strings = resources.strings()
@@ -237,6 +239,10 @@ def endpoint_sources(
             continue
         data = _read_or_note(apk, name, limitations)
         if data is None or _looks_binary(data):
+            continue
+        if looks_like_policy(data):
+            # a bundled privacy policy or SDK list names SDK vendors' hosts and policy links: they are
+            # declarations (read by the policy joiner), not endpoints the app talks to or SDK evidence
             continue
         if len(data) > ASSET_CAP:
             if limitations is not None:

@@ -124,10 +124,11 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         from ..traffic.joiner import SessionJoiner
 
         joiners.append(SessionJoiner(session, verification, allow_unverified_app=session_app_unverified))
-    if documents:
-        from ..policy.joiner import PolicyJoiner
+    from ..policy.joiner import PolicyJoiner
 
-        joiners.append(PolicyJoiner(documents))  # after the session: the comparison sees the traffic
+    # after the session: the comparison sees the traffic; documents inside the APK and policy
+    # pages received in the session are read even when no --policy is given
+    joiners.append(PolicyJoiner(documents, apk=target if target.is_file() else None, session=session))
     with created_only_on_success(out_dir), scan_limits():
         result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
                           command=invoked_command(), case=CaseInfo(case_id, examiner, category, input_source),

@@ -1,0 +1,72 @@
+"""Policy documents found without asking: bundled in the APK (the session side is
+tests/traffic/test_policy_pages_live.py, beside the live-proxy fixtures)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+
+from scanner.cli import main
+from scanner.policy.discover import documents_in_apk, extract_found
+from scanner.testing.corpus import REPO
+from scanner.testing.hostile import apk_with
+
+SAMPLE_APK = REPO / "samples" / "piscan-demo.apk"
+POLICY_MD = (REPO / "samples" / "policy" / "privacy-policy.md").read_bytes()
+
+
+def _policy_html() -> bytes:
+    body = "".join(f"<p>{line}</p>" for line in POLICY_MD.decode().splitlines() if line.strip())
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>隐私政策</title></head><body>{body}</body></html>".encode()
+
+
+def _scan(tmp_path: Path, target: Path, *extra: str) -> dict:
+    out = tmp_path / "out"
+    assert main(["scan", str(target), "-o", str(out), "-f", "json", "-q", *extra]) == 0
+    return json.loads((out / "result.json").read_text())
+
+
+def test_a_policy_bundled_in_the_apk_is_read_without_asking(tmp_path: Path) -> None:
+    apk = apk_with(tmp_path / "with-policy.apk", extra=[("assets/privacy_policy.html", _policy_html()),
+                                                        ("assets/licenses.txt", b"MIT License " * 200)])
+    found, limitations = documents_in_apk(apk)
+    assert [d.name for d in found] == ["assets/privacy_policy.html"] and limitations == []
+    result = _scan(tmp_path, apk)
+    (doc,) = result["facts"]["policy"]["documents"]
+    assert doc["source"] == {"kind": "apk_asset", "name": "assets/privacy_policy.html", "url": None, "time": None,
+                             "phase": None}
+    assert doc["role"] == "privacy_policy"
+    assert doc["sha256"] == hashlib.sha256(_policy_html()).hexdigest()
+    assert {"imei", "location_precise"} <= set(result["facts"]["policy"]["pi_types"])
+    # the policy refers to an SDK list that is not bundled: "not declared" cannot be concluded
+    (umeng,) = [c for c in result["facts"]["policy"]["comparisons"] if c["kind"] == "sdk_undeclared"]
+    assert umeng["status"] == "undecidable" and umeng["missing"] == ["《第三方SDK共享清单》 (referenced, not provided)"]
+    assert "policy_incomplete" in {lim["kind"] for lim in result["limitations"]}
+
+
+def test_a_bundled_policy_and_sdk_list_are_held_against_the_code(tmp_path: Path) -> None:
+    sdk_list = (REPO / "samples" / "policy" / "sdk-list.md").read_bytes()
+    apk = apk_with(tmp_path / "with-lists.apk", extra=[("assets/privacy_policy.html", _policy_html()),
+                                                       ("res/raw/third_party_sdk_list.md", sdk_list)])
+    result = _scan(tmp_path, apk)
+    docs = result["facts"]["policy"]["documents"]
+    assert sorted((d["source"]["name"], d["role"]) for d in docs) == [
+        ("assets/privacy_policy.html", "privacy_policy"), ("res/raw/third_party_sdk_list.md", "sdk_list")]
+    (umeng,) = [c for c in result["facts"]["policy"]["comparisons"] if c["kind"] == "sdk_undeclared"]
+    assert umeng["status"] == "mismatch", umeng
+    assert any(f["rule_id"] == "RD-2.1-sdk-undeclared" for f in result["findings"])
+
+
+def test_no_document_anywhere_adds_no_policy_section(tmp_path: Path) -> None:
+    assert "policy" not in _scan(tmp_path, SAMPLE_APK)["facts"]
+
+
+def test_an_unreadable_candidate_is_a_limitation_not_an_error() -> None:
+    from scanner.policy.discover import FoundDocument
+
+    docs, limitations = extract_found([FoundDocument("x.pdf", "%PDF-1.4 broken 隐私政策".encode() * 100,
+                                                     {"kind": "apk_asset", "name": "assets/x.pdf", "url": None,
+                                                      "time": None, "phase": None})])
+    assert docs == [] and [lim.kind for lim in limitations] == ["policy_incomplete"]
