@@ -350,10 +350,11 @@ SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
                   "complaint_channel", "cancellation_described"),
                  _policy, _hit_policy, "what the privacy-policy documents given with --policy state (absent without --policy)"),
     SelectorSpec("policy_comparison", "policy_comparison",
-                 ("kind", "status", "subject.sdk_id", "subject.pi_type", "subject.permission", "observed_kinds"),
+                 ("kind", "status", "subject.sdk_id", "subject.pi_type", "subject.permission", "subject.mechanism",
+                  "observed_kinds"),
                  _policy_comparisons, _hit_policy_comparison,
-                 "declared vs observed: one row per SDK, PI type or permission the documents and the app disagree on "
-                 "(status mismatch, or undecidable when a referenced document was not provided)"),
+                 "declared vs observed: one row per SDK, PI type, permission or user-rights mechanism the documents "
+                 "and the app disagree on (status mismatch, or undecidable when a referenced document was not provided)"),
     SelectorSpec("context", "",
                  ("category", "no_pi_needed", "platform", "target_sdk", "min_sdk", "case_id", "complete", "limitation_kinds",
                   "fact_sections"),
