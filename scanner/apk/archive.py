@@ -58,6 +58,19 @@ def quiet_androguard() -> None:
 
 
 @dataclass(frozen=True)
+class SplitApk:
+    """A split APK of a bundle (``split_*.apk``, ``config.*.apk``): its code and files are part of
+    the app as installed, so they are scanned with the base APK."""
+
+    name: str
+    archive: ZipArchive = field(repr=False, compare=False)
+
+    @property
+    def entries(self) -> tuple[str, ...]:
+        return tuple(sorted(self.archive.names()))
+
+
+@dataclass(frozen=True)
 class ApkInput:
     """An opened APK: the user's file, its digests and androguard's parsed view of the APK.
 
@@ -72,6 +85,8 @@ class ApkInput:
     note: str | None = None
     archive: ZipArchive | None = field(default=None, repr=False, compare=False)
     ambiguities: tuple[ZipAmbiguity, ...] = ()
+    splits: tuple[SplitApk, ...] = ()  #: the other APKs of a bundle, scanned with the base
+    split_problems: tuple[tuple[str, str], ...] = ()  #: (split name, why it could not be read)
     _names: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def read(self, name: str, copy: int = 0) -> bytes:
@@ -153,6 +168,9 @@ def _zip_names(path: Path, data: bytes | None = None) -> list[str]:
 def _bundle_base(path: Path, names: list[str]) -> str | None:
     """Name of the base APK inside an XAPK/APKS/APKM bundle, or ``None`` if there is none."""
     apks = sorted(n for n in names if n.lower().endswith(".apk") and "/" not in n.strip("/"))
+    for known in ("universal.apk", "splits/base-master.apk", "standalones/standalone.apk"):  # bundletool layouts
+        if not apks and known in names:
+            return known
     if not apks:
         return None
     if "base.apk" in apks:
@@ -196,6 +214,11 @@ def open_apk(path: str | Path) -> ApkInput:
     names = _zip_names(path)
     note = None
     raw: bytes | None = None
+    splits: list[SplitApk] = []
+    split_problems: list[tuple[str, str]] = []
+    if path.suffix.lower() == ".aab" or ("base/manifest/AndroidManifest.xml" in names and MANIFEST not in names):
+        raise InputError("an Android App Bundle (.aab) is a publishing format, not an installable app: build the "
+                         "APKs with `bundletool build-apks --mode=universal` and scan the .apks", path)
     if MANIFEST not in names:
         base = _bundle_base(path, names)
         if base is None:
@@ -213,7 +236,8 @@ def open_apk(path: str | Path) -> ApkInput:
         if MANIFEST not in inner:
             raise InputError(f"{base!r} inside the bundle has no AndroidManifest.xml", path)
         kind = {".xapk": "an XAPK", ".apks": "an APKS", ".apkm": "an APKM"}.get(path.suffix.lower(), "an APK")
-        note = f"base APK {base!r} of {kind} bundle"
+        splits, split_problems = _bundle_splits(path, names, base)
+        note = f"base APK {base!r} of {kind} bundle" + (f", with {len(splits)} split APK(s)" if splits else "")
     try:
         archive = ZipArchive(raw if raw is not None else path, path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
@@ -230,7 +254,26 @@ def open_apk(path: str | Path) -> ApkInput:
         raise
     entries = tuple(sorted(set(apk.get_files()) | set(archive.names())))
     return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note, archive=archive,
-                    ambiguities=tuple(archive.ambiguities()))
+                    ambiguities=tuple(archive.ambiguities()), splits=tuple(splits), split_problems=tuple(split_problems))
+
+
+def _bundle_splits(path: Path, names: list[str], base: str) -> tuple[list[SplitApk], list[tuple[str, str]]]:
+    """The bundle's other APKs (every ``*.apk`` but the base, at any depth), each opened within
+    the budgets; one that cannot be read is named with the reason, never silently skipped."""
+    splits: list[SplitApk] = []
+    problems: list[tuple[str, str]] = []
+    others = sorted(n for n in names if n.lower().endswith(".apk") and n != base)
+    if not others:
+        return splits, problems
+    with ZipArchive(path, path) as bundle:
+        for name in others:
+            try:
+                splits.append(SplitApk(name, ZipArchive(bundle.read(name), f"{path}!{name}")))
+            except EntryError as exc:
+                problems.append((name, exc.message))
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+                problems.append((name, f"not a readable zip ({_reason(exc)})"))
+    return splits, problems
 
 
 def _check_budgeted(archive: ZipArchive, shown: Path) -> None:

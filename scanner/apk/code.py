@@ -93,6 +93,25 @@ def _read_one(name: str, data: bytes) -> tuple[DexFile | None, dict[str, Any], L
     return dex, row, None
 
 
+def _add_dex(name: str, read: Callable[[], bytes], dexes: list[DexFile], files: list[dict[str, Any]],
+             limitations: list[Limitation]) -> None:
+    """Read one DEX entry into ``dexes`` (or a limitation naming it) and its summary row."""
+    try:
+        data = read()
+    except InputError as exc:
+        kind = "over_budget" if isinstance(exc, OverBudget) else "dex_unreadable"
+        files.append({"name": name, "size": 0, "sha256": sha256_bytes(b""), "classes": 0, "methods": 0,
+                      "readable": False, "reason": exc.message})
+        limitations.append(Limitation(kind, f"cannot read the entry: {exc.message}; its code was not inspected", name))
+        return
+    dex, row, lim = _read_one(name, data)
+    files.append(row)
+    if dex is not None:
+        dexes.append(dex)
+    if lim is not None:
+        limitations.append(lim)
+
+
 def load_dex_index(apk_input: ApkEntries) -> DexIndex:
     """Read every ``classes*.dex`` of the APK and note code that is unreadable or loaded at run time."""
     dexes: list[DexFile] = []
@@ -104,20 +123,14 @@ def load_dex_index(apk_input: ApkEntries) -> DexIndex:
         for copy in range(max(count, 1)):
             # every copy of a duplicated name is scanned, the later ones named classes.dex#2 ...
             name = entry if copy == 0 else f"{entry}#{copy + 1}"
-            try:
-                data = apk_input.read(entry, copy) if count > 1 else apk_input.read(entry)
-            except InputError as exc:
-                files.append({"name": name, "size": 0, "sha256": sha256_bytes(b""), "classes": 0, "methods": 0,
-                              "readable": False, "reason": exc.message})
-                kind = "over_budget" if isinstance(exc, OverBudget) else "dex_unreadable"
-                limitations.append(Limitation(kind, f"cannot read the entry: {exc.message}; its code was not inspected", name))
-                continue
-            dex, row, lim = _read_one(name, data)
-            files.append(row)
-            if dex is not None:
-                dexes.append(dex)
-            if lim is not None:
-                limitations.append(lim)
+            _add_dex(name, lambda e=entry, c=copy, n=count: apk_input.read(e, c) if n > 1 else apk_input.read(e),
+                     dexes, files, limitations)
+    for split in getattr(apk_input, "splits", ()):
+        for entry in dex_entry_names(split.entries):
+            # a split's code is named after it: split_feature.apk!classes.dex
+            _add_dex(f"{split.name}!{entry}", lambda e=entry, a=split.archive: a.read(e), dexes, files, limitations)
+    for split, reason in getattr(apk_input, "split_problems", ()):
+        limitations.append(Limitation("entry_unreadable", f"split APK not scanned: {reason}", split))
     for name in sorted(apk_input.entries):
         if name.startswith("assets/") and name.lower().endswith(_RUNTIME_SUFFIXES):
             limitations.append(Limitation(

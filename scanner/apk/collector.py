@@ -83,7 +83,9 @@ class AndroidCollector:
         say("detecting SDKs and packers")
         pack, packer_table = load_sdk_pack(), load_packers()
         packs += [_pack_row(pack.provenance_row()), _pack_row(packer_table.provenance_row())]
-        evidence = replace(evidence_from_facts(static.app, sections, index.class_names()), asset_names=list(apk.entries))
+        split_entries = [n for split in apk.splits for n in split.entries]  # native libs and assets of splits too
+        evidence = replace(evidence_from_facts(static.app, sections, index.class_names()),
+                           asset_names=sorted(set(apk.entries) | set(split_entries)))
         sections["sdks"] = detect_sdks(pack, evidence)
         sections["packers"] = packers = detect_packers(packer_table, evidence)
         for packer in packers:

@@ -31,7 +31,6 @@ from ..result import write_atomic
 
 CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -46,6 +45,12 @@ CANDIDATES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome", 
 INSTALL_HINT = "install the Debian package `chromium` (apt-get install chromium) or set PISCAN_CHROMIUM to its path"
 DEFAULT_TIMEOUT = 60.0
 VIEWPORT = (1280, 900)
+
+
+def sandbox_flags() -> tuple[str, ...]:
+    """Chromium's sandbox stays on: the report holds strings from the suspect's app. Chromium
+    refuses to start sandboxed as root (containers, CI), so only then is it switched off."""
+    return ("--no-sandbox",) if hasattr(os, "geteuid") and os.geteuid() == 0 else ()
 
 
 class ChromiumError(PiscanError):
@@ -111,7 +116,8 @@ class Browser:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        args = [self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"]
+        args = [self.binary, *CHROMIUM_FLAGS, *sandbox_flags(), f"--user-data-dir={self._profile}",
+                "--remote-debugging-pipe", "about:blank"]
         try:
             self._proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
                 args,
