@@ -90,7 +90,7 @@ def test_bundle_opens_its_base_apk(tmp_path: Path, sample_apk: Path, base_name: 
         "config.arm64_v8a.apk": b"PK\x05\x06" + b"\x00" * 18,
     })
     apk = open_apk(bundle)
-    assert apk.note == f"base APK {base_name!r} of an XAPK bundle"
+    assert apk.note == f"base APK {base_name!r} of an XAPK bundle, with 1 split APK(s)"  # the config split is read too
     assert apk.apk.get_package() == "cn.piscan.demo"
     assert apk.digests == digest_file(bundle)  # the file the user gave, not the inner APK
     assert apk.path == bundle
