@@ -356,3 +356,12 @@ class ResultBuilder:
         }
 
 
+
+
+def sample_policy_html() -> bytes:
+    """The sample privacy policy (samples/policy/privacy-policy.md) as a saved web page."""
+    from .corpus import REPO
+
+    text = (REPO / "samples" / "policy" / "privacy-policy.md").read_text(encoding="utf-8")
+    body = "".join(f"<p>{line}</p>" for line in text.splitlines() if line.strip())
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>隐私政策</title></head><body>{body}</body></html>".encode()

@@ -10,19 +10,7 @@ import pytest
 
 from scanner.errors import InputError
 from scanner.miniprogram.wxapkg import is_wxapkg, parse_wxapkg, unpack_wxapkg, unsafe_reason
-
-
-def build_wxapkg(entries: list[tuple[str, bytes]]) -> bytes:
-    """A plain wxapkg holding ``entries`` (name as stored, content), built the way WeChat lays it out."""
-    names = [name.encode("utf-8") for name, _ in entries]
-    index_len = 4 + sum(4 + len(n) + 8 for n in names)
-    offset = 14 + index_len
-    index = struct.pack(">I", len(entries))
-    body = b""
-    for raw, (_, content) in zip(names, entries):
-        index += struct.pack(">I", len(raw)) + raw + struct.pack(">II", offset + len(body), len(content))
-        body += content
-    return struct.pack(">BIIIB", 0xBE, 0, index_len, len(body), 0xED) + index + body
+from scanner.testing.fuzz import build_wxapkg
 
 
 def test_parse_real_package_index(corpus: Path) -> None:

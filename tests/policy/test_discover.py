@@ -10,16 +10,11 @@ from pathlib import Path
 
 from scanner.cli import main
 from scanner.policy.discover import documents_in_apk, extract_found
+from scanner.testing.builders import sample_policy_html
 from scanner.testing.corpus import REPO
 from scanner.testing.hostile import apk_with
 
 SAMPLE_APK = REPO / "samples" / "piscan-demo.apk"
-POLICY_MD = (REPO / "samples" / "policy" / "privacy-policy.md").read_bytes()
-
-
-def _policy_html() -> bytes:
-    body = "".join(f"<p>{line}</p>" for line in POLICY_MD.decode().splitlines() if line.strip())
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>隐私政策</title></head><body>{body}</body></html>".encode()
 
 
 def _scan(tmp_path: Path, target: Path, *extra: str) -> dict:
@@ -29,7 +24,7 @@ def _scan(tmp_path: Path, target: Path, *extra: str) -> dict:
 
 
 def test_a_policy_bundled_in_the_apk_is_read_without_asking(tmp_path: Path) -> None:
-    apk = apk_with(tmp_path / "with-policy.apk", extra=[("assets/privacy_policy.html", _policy_html()),
+    apk = apk_with(tmp_path / "with-policy.apk", extra=[("assets/privacy_policy.html", sample_policy_html()),
                                                         ("assets/licenses.txt", b"MIT License " * 200)])
     found, limitations = documents_in_apk(apk)
     assert [d.name for d in found] == ["assets/privacy_policy.html"] and limitations == []
@@ -38,7 +33,7 @@ def test_a_policy_bundled_in_the_apk_is_read_without_asking(tmp_path: Path) -> N
     assert doc["source"] == {"kind": "apk_asset", "name": "assets/privacy_policy.html", "url": None, "time": None,
                              "phase": None}
     assert doc["role"] == "privacy_policy"
-    assert doc["sha256"] == hashlib.sha256(_policy_html()).hexdigest()
+    assert doc["sha256"] == hashlib.sha256(sample_policy_html()).hexdigest()
     assert {"imei", "location_precise"} <= set(result["facts"]["policy"]["pi_types"])
     # the policy refers to an SDK list that is not bundled: "not declared" cannot be concluded
     (umeng,) = [c for c in result["facts"]["policy"]["comparisons"] if c["kind"] == "sdk_undeclared"]
@@ -48,7 +43,7 @@ def test_a_policy_bundled_in_the_apk_is_read_without_asking(tmp_path: Path) -> N
 
 def test_a_bundled_policy_and_sdk_list_are_held_against_the_code(tmp_path: Path) -> None:
     sdk_list = (REPO / "samples" / "policy" / "sdk-list.md").read_bytes()
-    apk = apk_with(tmp_path / "with-lists.apk", extra=[("assets/privacy_policy.html", _policy_html()),
+    apk = apk_with(tmp_path / "with-lists.apk", extra=[("assets/privacy_policy.html", sample_policy_html()),
                                                        ("res/raw/third_party_sdk_list.md", sdk_list)])
     result = _scan(tmp_path, apk)
     docs = result["facts"]["policy"]["documents"]

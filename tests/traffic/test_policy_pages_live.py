@@ -14,16 +14,11 @@ import httpx
 import pytest
 
 from scanner.cli import main
+from scanner.testing.builders import sample_policy_html
 from scanner.testing.corpus import REPO
 
 SAMPLE_APK = REPO / "samples" / "piscan-demo.apk"
 PROFILE = REPO / "samples" / "device-profile.yaml"
-POLICY_MD = (REPO / "samples" / "policy" / "privacy-policy.md").read_bytes()
-
-
-def _policy_html() -> bytes:
-    body = "".join(f"<p>{line}</p>" for line in POLICY_MD.decode().splitlines() if line.strip())
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>隐私政策</title></head><body>{body}</body></html>".encode()
 
 
 def _scan(tmp_path: Path, target: Path, *extra: str) -> dict:
@@ -34,7 +29,7 @@ def _scan(tmp_path: Path, target: Path, *extra: str) -> dict:
 
 @pytest.fixture
 def policy_origin() -> tuple[str, bytes]:
-    page = _policy_html()
+    page = sample_policy_html()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
