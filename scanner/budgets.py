@@ -34,7 +34,7 @@ class Budgets:
     tree_bytes: int = 1024 * MiB  #: all files of a mini-program source folder
     depth: int = 200  #: nesting of JSON, YAML, tnetstring, XML and JS
     yaml_nodes: int = 1_000_000  #: nodes of a YAML document after alias expansion
-    memory_bytes: int = 8192 * MiB  #: address space of a scan (RLIMIT_AS soft limit)
+    memory_bytes: int = 16384 * MiB  #: address space of a scan (RLIMIT_AS soft limit; --deep on a large app needs GBs)
     seconds: float = 3600.0  #: wall time of a whole scan
 
     def as_dict(self) -> dict[str, float]:
