@@ -246,7 +246,12 @@ def _json(out: Decoded, loc: str, data: bytes | str, depth: int) -> bool:
         return False
     if not isinstance(value, (dict, list)):
         return False
-    _walk_json(out, loc + ":$", value, depth)
+    fields = len(out.fields)
+    try:
+        _walk_json(out, loc + ":$", value, depth)
+    except RecursionError:  # nested nearly as deep as the parser allows: read it as text instead
+        del out.fields[fields:]
+        return False
     return True
 
 
