@@ -29,6 +29,9 @@ sys.path.insert(0, str(REPO))
 from scanner.testing.fuzz import TARGETS, Hang, Outcome, mutate, run_one, seeds  # noqa: E402
 
 
+_LIBFUZZER_ARGS: list[str] = []  #: -max_total_time=N and other libFuzzer options, for --engine atheris
+
+
 def _alarm(_signum: int, _frame: object) -> None:
     raise Hang()
 
@@ -82,7 +85,8 @@ def main() -> int:
                              "the imported libraries map")
     parser.add_argument("--crashes", type=Path, default=REPO / "tests" / "data" / "fuzz" / "new")
     parser.add_argument("--engine", choices=("plain", "atheris"), default="plain")
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
+    _LIBFUZZER_ARGS.extend(a for a in extra if a.startswith("-") and "=" in a)
     names = args.targets or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]
     if unknown:
@@ -116,14 +120,22 @@ def _atheris(names: list[str]) -> int:
     if len(names) != 1:
         print("atheris runs one target at a time", file=sys.stderr)
         return 2
+    import tempfile
+
     target = TARGETS[names[0]]
+    target(seeds(names[0])[0])  # import everything the target uses, so that it is instrumented
+    atheris.instrument_all()
+    corpus = Path(tempfile.mkdtemp(prefix=f"piscan-atheris-{names[0]}-"))
+    for i, seed in enumerate(seeds(names[0])):
+        (corpus / f"seed-{i}").write_bytes(seed)
 
     def one(data: bytes) -> None:
         signature = run_one(target, data)
         if signature is not None:
             raise RuntimeError(signature)
 
-    atheris.Setup([sys.argv[0], "-max_len=1048576"], one)
+    print(f"atheris: corpus in {corpus} (libFuzzer options may follow --engine atheris as -max_total_time=N)", flush=True)
+    atheris.Setup([sys.argv[0], "-max_len=1048576", *_LIBFUZZER_ARGS, str(corpus)], one)
     atheris.Fuzz()
     return 0
 
