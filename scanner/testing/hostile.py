@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import struct
+import warnings
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from .corpus import REPO
@@ -38,7 +40,7 @@ def _write_zeros(archive: zipfile.ZipFile, name: str, size: int) -> None:
             stream.write(chunk)
 
 
-def apk_with(path: Path, *, extra: list[tuple[str, bytes]] = (), zeros: tuple[str, int] | None = None,  # type: ignore[assignment]
+def apk_with(path: Path, *, extra: Sequence[tuple[str, bytes]] = (), zeros: tuple[str, int] | None = None,
              replace: dict[str, bytes] | None = None, skip: tuple[str, ...] = ()) -> Path:
     """The sample APK's entries (some replaced or skipped), then ``extra`` entries, then an entry
     of ``zeros`` (name, inflated size) compressed as a bomb."""
@@ -96,8 +98,6 @@ def duplicate_dex(path: Path) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for info, data in entries:
             archive.writestr(info, data)
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Duplicate name": that is the point
             archive.writestr(zipfile.ZipInfo("classes.dex", date_time=(1981, 1, 1, 0, 0, 0)), bytes(benign))
