@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..model.terms import terms
 from ..result import load_result
 from .review import ReviewState, read_review
+from ..traffic.observation import claims
 
 COMPARE_FORMAT = "piscan-compare/1"
 STATES = ("new", "still_present", "changed", "fixed")
@@ -151,7 +152,7 @@ def traffic_pi(result: Mapping[str, Any]) -> dict[str, set[str]]:
     observations = ((result.get("facts") or {}).get("traffic") or {}).get("observations") or []
     by_phase: dict[str, set[str]] = {}
     for observation in observations:
-        for match in observation.get("matches") or []:
+        for match in claims(observation):
             by_phase.setdefault(str(observation.get("phase")), set()).add(f"{match.get('pi_type')}@{observation.get('host')}")
     return by_phase
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from ..pi import vocabulary
 from ..sdk.pack import SdkPack, default_pack
 from .sdklist import norm_vendor, vendor_legal_names
+from ..traffic.observation import claims
 
 #: observed evidence refs kept per comparison (the count says how many there were)
 OBSERVED_CAP = 20
@@ -125,7 +126,7 @@ class _Comparer:
             for pi in call.get("pi_types") or []:
                 out.setdefault(pi, []).append({"kind": "api_call", "ref": call["id"]})
         for obs in (self.facts.get("traffic") or {}).get("observations") or []:
-            for m in obs.get("matches") or []:
+            for m in claims(obs):
                 out.setdefault(m["pi_type"], []).append({"kind": "observation", "ref": obs["id"], "phase": obs.get("phase")})
         for use in (self.facts.get("miniprogram") or {}).get("api_uses") or []:
             for pi in use.get("pi_types") or []:
@@ -187,7 +188,7 @@ class _Comparer:
             sent: dict[str, list[dict[str, Any]]] = {}
             for obs in (self.facts.get("traffic") or {}).get("observations") or []:
                 if (obs.get("party") or {}).get("sdk_id") == sdk_id:
-                    for m in obs.get("matches") or []:
+                    for m in claims(obs):
                         sent.setdefault(m["pi_type"], []).append({"kind": "observation", "ref": obs["id"], "phase": obs.get("phase")})
             if not sent:
                 continue

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..model.terms import terms
 from ..model.view import ResultView
+from ..traffic.observation import claims
 
 #: entry kinds in report order within one severity (conduct before capability before declarations)
 KIND_ORDER = ("observation", "api_call", "miniprogram_api", "policy", "sdk", "component", "permission", "other")
@@ -78,7 +79,7 @@ class Entry:
         found: set[str] = set()
         for fact in self.facts:
             found.update(str(p) for p in fact.get("pi_types") or [])
-            found.update(str(m.get("pi_type")) for m in fact.get("matches") or [])
+            found.update(str(m.get("pi_type")) for m in claims(fact))
         return sorted(found)
 
 

@@ -117,8 +117,11 @@ class EvidenceView(Words):
             shown = self.match_value(m)
             if location.startswith("query:"):
                 query_values[location[len("query:"):]] = shown
+            level = str(m.get("level") or m.get("detector") or "pattern")
             rows.append({"pi": pi_label(str(m.get("pi_type", "")), self.lang), "location": location,
-                         "encoding": str(m.get("encoding") or ""), "value": shown})
+                         "chain": str(m.get("chain") or location), "encoding": str(m.get("encoding") or ""),
+                         "value": shown, "level": level, "level_text": self.t(f"level.{level}"),
+                         "detector": str(m.get("detector") or "")})
         return {
             "time": str(fact.get("time", "")),
             "phase": self.phase_text(fact.get("phase")),
@@ -129,6 +132,9 @@ class EvidenceView(Words):
             "matches": rows,
             "cleartext": bool(fact.get("cleartext")),
             "opaque": pick(fact.get("opaque_reason"), self.lang) if fact.get("opaque") else "",
+            "opaque_items": [{"chain": str(i.get("chain") or i.get("location") or ""), "reason": str(i.get("reason") or ""),
+                              "size": int(i.get("size") or 0)} for i in fact.get("opaque_items") or []],
+            "channel": str(fact.get("channel") or "http"),
             "request_sha256": str(fact.get("request_sha256") or ""),
             "ties": self.sep.join(self.tie_text(t) for t in fact.get("ties") or []),
             "rows": [],

@@ -21,6 +21,7 @@ from typing import Any
 
 from .i18n import labels, pick
 from .text import Translator, method_signature, pi_label
+from ..traffic.observation import claims
 
 #: quotes or evidence items listed per cell (the count says how many there were)
 CELL_CAP = 3
@@ -56,7 +57,7 @@ class PolicyView:
             owner = (call.get("owner") or {}).get("sdk_name") or (call.get("owner") or {}).get("kind") or ""
             out[call["id"]] = {"kind": "api_call", "text": f"{call.get('api_id')} @ {method_signature(call.get('caller') or {})} ({owner})"}
         for obs in (self.facts.get("traffic") or {}).get("observations") or []:
-            pis = ", ".join(sorted({m["pi_type"] for m in obs.get("matches") or []}))
+            pis = ", ".join(sorted({m["pi_type"] for m in claims(obs)}))
             out[obs["id"]] = {"kind": "observation",
                               "text": f"{obs.get('time')} {self.t.opt('phase.' + str(obs.get('phase')), str(obs.get('phase')))} "
                                       f"{obs.get('method')} {obs.get('host')} [{pis}]"}
@@ -123,7 +124,7 @@ class PolicyView:
         for obs in (self.facts.get("traffic") or {}).get("observations") or []:
             phase = obs.get("phase")
             if phase in ("before_consent", "after_consent"):
-                for m in obs.get("matches") or []:
+                for m in claims(obs):
                     observed.setdefault(m["pi_type"], {}).setdefault(phase, []).append(obs["id"])
         status = {c["subject"].get("pi_type"): c["status"] for c in self.policy.get("comparisons") or [] if c["kind"] == "pi_undeclared"}
         rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
+from ..traffic.observation import claims
 
 _PROBLEMS_SHOWN = 50
 
@@ -32,7 +33,7 @@ def session_view(result: dict[str, Any], phase_text: Callable[[str | None], str]
     for (phase, host), group in sorted(groups.items()):
         pi_counts: dict[str, int] = defaultdict(int)
         for obs in group:
-            for pi in {m.get("pi_type") for m in obs.get("matches") or []}:
+            for pi in {m.get("pi_type") for m in claims(obs)}:
                 pi_counts[str(pi)] += 1
         times = sorted(str(o.get("time")) for o in group)
         seqs = sorted(int(o.get("seq", 0)) for o in group)

@@ -144,8 +144,14 @@ def _observations(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     for obs in ctx.facts_of("observation"):
         matches = obs.get("matches") or []
-        rows.append({**obs, "pi_types": sorted({m["pi_type"] for m in matches}),
-                     "encodings": sorted({m.get("encoding") for m in matches if m.get("encoding")}),
+        # a "shape" match (an identifier of this kind that is not this phone's) supports no claim
+        # about the phone: it is kept apart from pi_types (docs/traffic.md "Evidence levels")
+        claims = [m for m in matches if m.get("level", m.get("detector")) != "shape"]
+        rows.append({**obs, "pi_types": sorted({m["pi_type"] for m in claims}),
+                     "shape_pi_types": sorted({m["pi_type"] for m in matches} - {m["pi_type"] for m in claims}),
+                     "evidence_levels": sorted({m.get("level", m.get("detector") or "pattern") for m in matches}),
+                     "channel": obs.get("channel", "http"),
+                     "encodings": sorted({m.get("encoding") for m in claims if m.get("encoding")}),
                      "_party": _party_from(obs.get("party"))})
     return rows
 
@@ -326,9 +332,11 @@ SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
     SelectorSpec("endpoint", "endpoint", ("kind", "value", "host", "cleartext"), _endpoints, _hit("endpoint", "in_code"),
                  "URLs, hosts and e-mail addresses found in the package"),
     SelectorSpec("traffic", "observation",
-                 ("phase", "method", "scheme", "host", "port", "party.kind", "party.sdk_id", "party.vendor", "pi_types",
-                  "encodings", "cleartext", "opaque", "truncated"),
-                 _observations, _hit_observation, "requests observed through the proxy (pi_types from matches)"),
+                 ("phase", "method", "channel", "scheme", "host", "port", "party.kind", "party.sdk_id", "party.vendor",
+                  "pi_types", "shape_pi_types", "evidence_levels", "encodings", "cleartext", "opaque", "truncated"),
+                 _observations, _hit_observation, "requests and WebSocket messages observed through the proxy (pi_types: "
+                 "PI claimed at evidence level profile or pattern; shape_pi_types: identifiers of a kind that are not "
+                 "this phone's)"),
     SelectorSpec("frequency", "frequency", ("pi_type", "host", "phase", "count", "min_interval_s"),
                  _frequency, _hit_frequency, "repeated uploads of one PI type to one host in one phase"),
     SelectorSpec("miniprogram_api", "miniprogram_api",

@@ -210,15 +210,19 @@ class ResultBuilder:
         opaque: bool = False,
         opaque_reason: str | None = None,
     ) -> str:
-        """A captured request with PI matches (masked values); returns its fact id."""
+        """A captured request with PI matches (masked values); returns its fact id. A match
+        without ``level``/``chain`` gets its detector and location; an opaque request gets its
+        reason as one opaque item over the body."""
+        from scanner.traffic.offline import upgrade_observation
+
         scheme = url.split(":", 1)[0]
         traffic = self.facts.setdefault("traffic", {"session": None, "observations": [], "frequency": []})
         fact_id = f"obs:{seq}"
-        traffic["observations"].append(
-            {
+        row = {
                 "id": fact_id,
                 "seq": seq,
                 "flow_id": f"flow-{seq:04d}",
+                "channel": "http",
                 "time": time,
                 "phase": phase,
                 "method": method,
@@ -233,8 +237,9 @@ class ResultBuilder:
                 "opaque_reason": opaque_reason,
                 "truncated": False,
                 "request_sha256": fake_sha256(f"request:{seq}"),
-            }
-        )
+        }
+        upgrade_observation(row)
+        traffic["observations"].append(row)
         return fact_id
 
     def limitation(self, kind: str, detail: str, where: str | None = None) -> ResultBuilder:

@@ -126,7 +126,7 @@ def _populate(b: ResultBuilder, *, caller_prefix: str, sdk_name_zh: str, upload_
         25, time="2026-11-28T19:42:40.002Z", phase="after_consent", method="POST",
         url="https://android.bugly.qq.com/rqd/async", host="android.bugly.qq.com",
         owner=party("sdk", "tencent_bugly", "腾讯Bugly", "深圳市腾讯计算机系统有限公司"),
-        matches=[], opaque=True, opaque_reason="body is AES-encrypted (entropy 7.98 bits/byte)",
+        matches=[], opaque=True, opaque_reason="opaque: likely encrypted or compressed (1,536 bytes, 7.98 bits/byte, application/octet-stream, length a multiple of 16, as AES output) at body",
     )
     b.facts["traffic"]["session"] = {
         "id": "session",

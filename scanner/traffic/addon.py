@@ -36,6 +36,8 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions, http, version
 
+from scanner.traffic.channel_events import ConnectionEvents, message_record_state
+
 from scanner.errors import PiscanError
 from scanner.traffic import flowfile, helpers, lock
 from scanner.traffic.decoders import DEFAULT_BODY_CAP
@@ -73,6 +75,7 @@ class PiscanAddon:
         self._failed_writes = 0
         self._finished = False
         self._status_tail = b""
+        self._connections: ConnectionEvents | None = None
 
     def load(self, loader: Any) -> None:
         """Declare the addon's options."""
@@ -149,6 +152,7 @@ class PiscanAddon:
         self._fd = os.open(session / FLOWS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._offset = os.fstat(self._fd).st_size
         self.session = session
+        self._connections = ConnectionEvents(lambda kind, fields: self._event(kind, fields))
         self._start_helpers(opts, package, key.path)
         if opts.piscan_parent_fd >= 0:
             self._fds["parent"] = opts.piscan_parent_fd
@@ -236,6 +240,36 @@ class PiscanAddon:
         if flow.response is None:
             self._capture(flow)
 
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Record each message the client sends on a WebSocket as its own flow record (with its
+        own time, so its own phase); the handshake was recorded at ``response``."""
+        if self._fd is None or flow.websocket is None or not flow.websocket.messages:
+            return
+        message = flow.websocket.messages[-1]
+        if message.from_client:
+            self._write(flowfile.dumps(message_record_state(self._flow_state(flow), len(flow.websocket.messages) - 1)), flow)
+
+    def tls_failed_client(self, data: Any) -> None:
+        """The client refused the handshake with the proxy (usually certificate pinning): its
+        traffic to that host cannot be inspected; recorded so the result says so."""
+        if self._connections is not None:
+            self._connections.tls_failed("client", data.conn.sni, data.context.server.address, data.conn.error)
+
+    def tls_failed_server(self, data: Any) -> None:
+        """The proxy could not complete TLS with the server."""
+        if self._connections is not None:
+            self._connections.tls_failed("server", data.conn.sni, data.conn.address, data.conn.error)
+
+    def tcp_start(self, flow: Any) -> None:
+        """A connection passed through as raw TCP (ignored host, or not HTTP): not inspected."""
+        if self._connections is not None:
+            self._connections.not_intercepted("tcp", flow.server_conn.sni, flow.server_conn.address)
+
+    def udp_start(self, flow: Any) -> None:
+        """A UDP flow (e.g. QUIC) seen by the proxy: not inspected."""
+        if self._connections is not None:
+            self._connections.not_intercepted("udp", None, flow.server_conn.address)
+
     def client_disconnected(self, client: Any) -> None:
         """Forget a closed connection's encoded state."""
         self._conns.pop(client.id, None)
@@ -247,7 +281,10 @@ class PiscanAddon:
     def _capture(self, flow: http.HTTPFlow) -> None:
         if self._fd is None:
             return
-        data = flowfile.dumps(self._flow_state(flow))
+        self._write(flowfile.dumps(self._flow_state(flow)), flow)
+
+    def _write(self, data: bytes, flow: http.HTTPFlow) -> None:
+        assert self._fd is not None
         try:
             view = memoryview(data)
             while view:
@@ -470,7 +507,8 @@ class PiscanAddon:
         self._forget_reader("worker_status")
         self._forget_reader("worker_control")
         self._event("stop", {"captured_this_run": self.captured, "analysed_up_to": self.analysed,
-                             "drained": not self._skip_drain, "refused_unrecorded": self._failed_writes})
+                             "drained": not self._skip_drain, "refused_unrecorded": self._failed_writes,
+                             "not_inspected": self._connections.totals() if self._connections else []})
         reply = None
         if self._sealer is not None and "sealer_control" in self._fds:
             self._send("sealer_control", b"F")

@@ -26,6 +26,7 @@ from typing import Any
 
 from .decoders import decode_request
 from .observation import RequestData
+from .observation import claims
 
 #: manifest meta-data names whose value identifies this app to an SDK vendor (not secrets)
 _APP_KEY_NAME = re.compile(r"(?i)(app_?key|app_?id|appkey|channel_?id)$")
@@ -154,4 +155,4 @@ def unattributed_row(obs: Mapping[str, Any]) -> dict[str, Any]:
     """The short record of a request that carries no tie to the app (``traffic.unattributed``)."""
     return {"id": obs["id"], "seq": obs["seq"], "time": obs["time"], "phase": obs["phase"], "method": obs["method"],
             "host": obs["host"], "url": obs["url"], "party": obs["party"],
-            "pi_types": sorted({m["pi_type"] for m in obs.get("matches") or []})}
+            "pi_types": sorted({m["pi_type"] for m in claims(obs)})}

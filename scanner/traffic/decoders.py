@@ -1,10 +1,19 @@
-"""Decode a request into text fields with locations, before any PI matching.
+"""Decode a request into text fields with locations and decoding chains, before any PI matching.
 
-Content encodings (gzip, deflate, br, zstd) are undone with a size cap; the body is then read as
-JSON (nested paths like ``$.device.imei``), a form, multipart parts, protobuf wire format
-(``protobuf:1.3``) or text. Query parameters, path segments, headers and cookies become fields
-too, and JSON found inside headers, cookies or base64 values is walked recursively. Bodies that
-cannot be decoded are reported as opaque with a reason, never as clean.
+Content encodings (gzip, deflate, br, zstd) are undone with a size cap. Then every value, from
+the URL, headers, cookies and the body, goes through one recursive leaf decoder with a depth and
+size budget:
+
+- containers: JSON, forms (UTF-8 or GBK/GB18030 percent-encoding), multipart, XML, protobuf
+  wire format (fixed-width fields also read as coordinates), JWT payloads;
+- transforms: base64 and url-safe base64, hex, URL encoding, gzip, zlib, raw deflate,
+  GBK/GB18030 text.
+
+A decoded value replaces its encoded form, so each occurrence is read once, at its deepest
+position. Each field carries its ``location`` (``body:form:ext:base64:$.oaid``), its decoding
+``chain`` (``form:ext → base64 → json:$.oaid``) and the ``transforms`` undone on the way
+(``base64``). A binary leaf that decodes to nothing readable becomes an :class:`OpaqueItem`
+(likely encrypted or compressed, with the reason), never a clean field.
 """
 
 from __future__ import annotations
@@ -20,33 +29,55 @@ import zlib
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import NamedTuple
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import brotli
 import zstandard
 
-from .observation import RequestData
+from .coords import pair_in
+from .observation import OpaqueItem, RequestData, opaque_summary
+from .protobuf import ProtoField, as_coordinate, parse_protobuf, plausible
+
+__all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "OpaqueItem", "decode_request", "decompress",
+           "opaque_reason", "parse_protobuf", "shannon_entropy"]
 
 DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
-_MAX_DEPTH = 6
+MAX_DEPTH = 8  #: nested decodings of one value (base64 in JSON in a form field counts 3)
+MAX_FIELDS = 50_000  #: fields kept per request; the rest is cut and the request marked truncated
+OPAQUE_MIN_BYTES = 48  #: a shorter undecodable token inside a text value is a token, not a hidden payload
+ARROW = " → "
 _B64_RE = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
+_HEX_RE = re.compile(r"^(?:[0-9a-f]{2}){8,}$|^(?:[0-9A-F]{2}){8,}$")
+_HASH_HEX_LENGTHS = frozenset({32, 40, 64, 128})  #: md5, sha1, sha256, sha512 digests stay text
+_JWT_RE = re.compile(r"^eyJ[A-Za-z0-9_-]+\.(eyJ[A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+_PCT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
+_FORM_KEY = re.compile(r"^[\w.\-\[\]%]+$")
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 _TEXT_BYTES = bytes(b for b in range(256) if b in _PRINTABLE or b >= 0x80)  # deleted to count the rest
 _SKIP_HEADERS = frozenset({"host", "content-length", "content-type", "content-encoding", "connection",
                            "accept", "accept-encoding", "accept-language", "transfer-encoding", "cookie"})
+#: headers whose long opaque values are credentials by convention, not hidden payloads
+_TOKEN_HEADERS = frozenset({"authorization", "proxy-authorization", "if-none-match", "etag"})
 
 
 class Field(NamedTuple):
     """One decoded text value and where it was found (a named tuple: a 64 KiB JSON body makes
     thousands of them, and a frozen dataclass costs three times as much to build)."""
 
-    location: str
+    location: str  #: machine path, e.g. ``body:form:ext:base64:$.oaid``
     text: str
-    via: str = ""  #: "base64" when the text came out of a base64 value, else ""
-    aggregate: bool = False  #: a list's items joined for list detectors; profile matching skips it
+    chain: str = ""  #: decoding chain, e.g. ``form:ext → base64 → json:$.oaid``
+    transforms: str = ""  #: the encodings undone on the way, e.g. ``base64 → gzip`` ("" for none)
+    kind: str = ""  #: "" a value | "list" a list's items joined (list detectors only) | "pair" a coordinate pair
+
+    @property
+    def aggregate(self) -> bool:
+        """Built from several values (a list, a coordinate pair) rather than read as one."""
+        return self.kind == "list"
 
 
 class JoinedFields:
@@ -78,35 +109,70 @@ class JoinedFields:
 
 @dataclass
 class Decoded:
-    """Everything readable in one request."""
+    """Everything readable in one request, and what was not."""
 
     fields: list[Field] = field(default_factory=list)
-    opaque: bool = False
-    opaque_reason: str | None = None
+    opaque_items: list[OpaqueItem] = field(default_factory=list)
     truncated: bool = False
+
+    @property
+    def opaque(self) -> bool:
+        """Some part of the request could not be read."""
+        return bool(self.opaque_items)
+
+    @property
+    def opaque_reason(self) -> str | None:
+        """The first opaque item, as one line (``None`` when everything was read)."""
+        return opaque_summary(self.opaque_items)
+
+
+class _At(NamedTuple):
+    """Where a value sits: machine location, decoding chain, transforms undone, depth."""
+
+    loc: str
+    chain: str
+    transforms: str
+    depth: int
+
+    def step(self, loc_suffix: str, chain_step: str, transform: str = "") -> _At:
+        return _At(self.loc + loc_suffix, f"{self.chain}{ARROW}{chain_step}" if self.chain else chain_step,
+                   (f"{self.transforms}{ARROW}{transform}" if self.transforms else transform) if transform else self.transforms,
+                   self.depth + 1)
 
 
 def decode_request(req: RequestData, body_cap: int = DEFAULT_BODY_CAP) -> Decoded:
-    """Split a request into located text fields (URL, headers, cookies, body)."""
+    """Split a request into located text fields (URL, headers, cookies, body); a WebSocket
+    message is its content alone (``message:…``: its URL and headers belong to the handshake)."""
     out = Decoded()
+    if req.channel == "websocket":
+        _payload(out, _At("message", "", "", 0), req.content[:body_cap], "")
+        out.truncated = len(req.content) > body_cap
+        return out
     parts = urlsplit(req.url)
     for index, segment in enumerate(s for s in parts.path.split("/") if s):
-        _add_text(out, f"path:{index}", unquote(segment), 0)
-    for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        _add_text(out, f"query:{key}", value, 0)
+        _text_leaf(out, _At(f"path:{index}", f"path:{index}", "", 0), unquote(segment), form=False, opaque_ok=False)
+    if parts.query:
+        _pairs(out, "query", "", "", 0, _form_items(parts.query), "query")
     for raw_key, raw_value in req.headers:
         name = raw_key.decode("latin-1")
-        value = raw_value.decode("utf-8", "replace")
         lower = name.lower()
         if lower == "cookie":
+            value = raw_value.decode("utf-8", "replace")
             for cookie in value.split(";"):
                 ckey, sep, cvalue = cookie.strip().partition("=")
                 if sep:
-                    _add_text(out, f"cookie:{ckey}", unquote(cvalue), 0)
+                    _text_leaf(out, _At(f"cookie:{ckey}", f"cookie:{ckey}", "", 0), unquote(cvalue), form=False,
+                               opaque_ok=False)
         elif lower not in _SKIP_HEADERS:
-            _add_text(out, f"header:{name}", value, 0)
+            text, transform = _bytes_as_text(raw_value)
+            at = _At(f"header:{name}", f"header:{name}", transform or "", 0)
+            _text_leaf(out, at, text if text is not None else raw_value.decode("latin-1"), form=False,
+                       opaque_ok=lower not in _TOKEN_HEADERS)
     if req.content:
         _decode_body(out, req, body_cap)
+    if len(out.fields) > MAX_FIELDS:
+        del out.fields[MAX_FIELDS:]
+        out.truncated = True
     return out
 
 
@@ -119,10 +185,12 @@ def _decode_body(out: Decoded, req: RequestData, body_cap: int) -> None:
     try:
         body, cut = decompress(raw, encoding, body_cap)
     except ValueError as exc:
-        out.opaque, out.opaque_reason = True, str(exc)
+        out.opaque_items.append(OpaqueItem("body", "body", f"opaque: {exc}", len(raw)))
         return
     out.truncated = out.truncated or cut
-    _decode_payload(out, "body", body, req.header("content-type") or "", 0)
+    names = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "identity"]
+    at = _At("body", ARROW.join(f"content-encoding:{n}" for n in names), "", 0)
+    _payload(out, at, body, req.header("content-type") or "")
 
 
 def decompress(data: bytes, encoding: str, cap: int) -> tuple[bytes, bool]:
@@ -167,44 +235,100 @@ def _brotli(data: bytes, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode_payload(out: Decoded, loc: str, body: bytes, content_type: str, depth: int) -> None:
-    """Decode a body or a nested part by content type, falling back to sniffing."""
-    stripped = body.lstrip()
+# --- bodies and binary leaves -----------------------------------------------------------------
+
+def _payload(out: Decoded, at: _At, body: bytes, content_type: str) -> None:
+    """Decode a body or a multipart part by content type, falling back to sniffing."""
     raw_type, content_type = content_type, content_type.lower()
     if "multipart/" in content_type:
-        _multipart(out, loc, body, raw_type, depth)
+        _multipart(out, at, body, raw_type)
         return
     if "protobuf" in content_type or "proto" in content_type.split(";")[0]:
         fields = parse_protobuf(body)
         if fields is not None:
-            _protobuf_fields(out, f"{loc}:protobuf", fields, depth)
+            _protobuf(out, at.step(":protobuf", "protobuf"), fields)
             return
-    if stripped[:1] in (b"{", b"[") and _json(out, loc, stripped, depth):
-        return
-    text = _as_text(body)
-    if text is not None:
-        if "x-www-form-urlencoded" in content_type or _looks_like_form(text):
-            for key, value in parse_qsl(text, keep_blank_values=False):
-                _add_text(out, f"{loc}:form:{key}", value, depth + 1)
-            return
-        _add_text(out, loc, text, depth)
-        return
-    fields = parse_protobuf(body)
-    if fields is not None and _plausible_protobuf(fields):
-        _protobuf_fields(out, f"{loc}:protobuf", fields, depth)
-        return
-    if loc == "body" or not out.opaque:
-        out.opaque = True
-        out.opaque_reason = opaque_reason(body, content_type)
+    form = "x-www-form-urlencoded" in content_type
+    if not _bytes_leaf(out, at, body, strict=False, form=True if form else None):
+        kind = content_type.split(";")[0].strip() or "no content type"
+        out.opaque_items.append(OpaqueItem(at.loc, at.chain or at.loc, opaque_reason(body, kind), len(body)))
 
 
-def opaque_reason(body: bytes, content_type: str) -> str:
-    """Why a binary body could not be inspected (entropy tells encrypted/compressed apart)."""
-    entropy = shannon_entropy(body[:65536])
-    kind = content_type.split(";")[0].strip() or "no content type"
-    if entropy >= 7.0:
-        return f"high-entropy binary body ({entropy:.2f} bits/byte, {kind}): encrypted or compressed"
-    return f"binary body of unknown format ({entropy:.2f} bits/byte, {kind})"
+def _bytes_leaf(out: Decoded, at: _At, data: bytes, strict: bool, form: bool | None = None) -> bool:
+    """Decode bytes: compressed data, text, protobuf. With ``strict`` (bytes that came out of a
+    base64 or hex value) only a decoding that yields something readable counts; without, bytes
+    that stay unreadable are left to the caller. True when the bytes were read."""
+    if not data:
+        return not strict
+    if at.depth >= MAX_DEPTH:
+        return False
+    inflated = _inflate(data)
+    if inflated is not None:
+        name, plain = inflated
+        return _bytes_leaf(out, at.step(f":{name}", name, name), plain, strict=False, form=form)
+    text, transform = _bytes_as_text(data)
+    if text is not None and (not strict or (not transform and _readable(text))):
+        leaf_at = at.step(f":{transform}", transform, transform) if transform else at
+        _text_leaf(out, leaf_at, text, form=form)
+        return True
+    fields = parse_protobuf(data)
+    if fields is not None and plausible(fields, strict=strict):
+        _protobuf(out, at.step(":protobuf", "protobuf"), fields)
+        return True
+    if strict:
+        raw = _raw_inflate(data)
+        if raw is not None:
+            return _bytes_leaf(out, at.step(":deflate", "deflate", "deflate"), raw, strict=True, form=form)
+    return False
+
+
+def _readable(text: str) -> bool:
+    """Text that a decoding produced by design, not by chance: no control characters, and ASCII
+    when short (random bytes rarely spell 16 printable ASCII characters, often a few CJK ones)."""
+    if _CONTROL_RE.search(text) is not None:
+        return False
+    return len(text) >= 32 or text.isascii()
+
+
+def _inflate(data: bytes) -> tuple[str, bytes] | None:
+    """gzip or zlib data recognised by its header, inflated within the body cap."""
+    try:
+        if data[:2] == b"\x1f\x8b":
+            return "gzip", zlib.decompressobj(47).decompress(data, DEFAULT_BODY_CAP)
+        if len(data) > 2 and data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+            return "zlib", zlib.decompressobj(15).decompress(data, DEFAULT_BODY_CAP)
+    except zlib.error:
+        return None
+    return None
+
+
+def _raw_inflate(data: bytes) -> bytes | None:
+    """Raw deflate has no header: accept it only when the stream ends cleanly."""
+    try:
+        dec = zlib.decompressobj(-15)
+        plain = dec.decompress(data, DEFAULT_BODY_CAP)
+    except zlib.error:
+        return None
+    return plain if dec.eof and plain else None
+
+
+def opaque_reason(body: bytes, kind: str = "") -> str:
+    """Why bytes could not be read, in the words an examiner needs: ``opaque: likely encrypted or
+    compressed (…)`` when they look random, else ``opaque: binary data of unknown format (…)``.
+
+    Short data cannot reach 8 bits/byte, so randomness is judged against the most entropy its
+    length allows; a length that is a multiple of 16 is noted (AES output)."""
+    sample = body[:65536]
+    entropy = shannon_entropy(sample)
+    ceiling = math.log2(min(len(sample), 256)) if len(sample) > 1 else 1.0
+    facts = [f"{len(body):,} bytes", f"{entropy:.2f} bits/byte"]
+    if kind:
+        facts.append(kind)
+    if len(sample) >= 16 and entropy >= 0.85 * ceiling:
+        if len(body) % 16 == 0:
+            facts.append("length a multiple of 16, as AES output")
+        return f"opaque: likely encrypted or compressed ({', '.join(facts)})"
+    return f"opaque: binary data of unknown format ({', '.join(facts)})"
 
 
 def shannon_entropy(data: bytes) -> float:
@@ -217,90 +341,81 @@ def shannon_entropy(data: bytes) -> float:
     return math.log2(total) - sum(map(operator.mul, counts, map(math.log2, counts))) / total
 
 
-def _as_text(body: bytes) -> str | None:
-    if not body:
-        return ""
-    sample = body[:4096]
+def _bytes_as_text(data: bytes) -> tuple[str | None, str]:
+    """(text, "") for UTF-8, (text, "gb18030") for GBK/GB18030 text, (None, "") for binary."""
+    if not data:
+        return "", ""
+    control = len(data[:4096].translate(None, _TEXT_BYTES))
+    if control > 0.05 * min(len(data), 4096):
+        return None, ""
     try:
-        text = body.decode("utf-8")
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3:  # a cut may split a multi-byte character at the end
+            try:
+                return data[:exc.start].decode("utf-8"), ""
+            except UnicodeDecodeError:
+                pass
+    try:
+        return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
-        # a cut may split a multi-byte character at the end
-        try:
-            text = body[:-3].decode("utf-8") + body[-3:].decode("utf-8", "ignore")
-        except UnicodeDecodeError:
-            return None
-    control = len(sample.translate(None, _TEXT_BYTES))
-    return text if len(sample) - control >= 0.95 * len(sample) else None
+        return None, ""
 
 
-def _looks_like_form(text: str) -> bool:
-    head = text[:2048]
-    return "=" in head and " " not in head.strip() and "\n" not in head.strip() and bool(
-        re.match(r"^[\w.\-\[\]%]+=", head))
+# --- text leaves ------------------------------------------------------------------------------
+
+def _text_leaf(out: Decoded, at: _At, text: str, form: bool | None = None, opaque_ok: bool = True) -> None:
+    """Add a text value, or what it decodes to when it does (JSON, XML, form, JWT, URL
+    encoding, base64, hex); an undecodable long random-looking value is an opaque item."""
+    stripped = text.strip()
+    if at.depth < MAX_DEPTH and len(stripped) >= 2:
+        first = stripped[0]
+        if first in ("{", "[") and _json(out, at, stripped):
+            return
+        if first == "<" and _xml(out, at, stripped):
+            return
+        jwt = _JWT_RE.match(stripped)
+        if jwt is not None:
+            payload = _b64decode(jwt.group(1))
+            if payload is not None and _json(out, at.step(":jwt", "jwt-payload", "base64"), payload.decode("utf-8", "replace")):
+                return
+        if form is not False and _looks_like_form(stripped, strict=form is None and at.depth > 0):
+            _pairs(out, at.loc + ":form", at.chain, at.transforms, at.depth, _form_items(stripped), at.loc, "form")
+            return
+        if "%" in stripped and _PCT_RE.search(stripped):
+            data = unquote_to_bytes(stripped)
+            decoded, transform = _bytes_as_text(data)
+            if decoded is not None and decoded != stripped:
+                _text_leaf(out, at.step(":url", "url", "url" + (f"{ARROW}{transform}" if transform else "")), decoded,
+                           form=form, opaque_ok=opaque_ok)
+                return
+        if len(stripped) >= 16:
+            if _decoded_binary(out, at, stripped, opaque_ok):
+                return
+    out.fields.append(Field(at.loc, text, at.chain, at.transforms))
 
 
-def _json(out: Decoded, loc: str, data: bytes | str, depth: int) -> bool:
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
+def _decoded_binary(out: Decoded, at: _At, text: str, opaque_ok: bool) -> bool:
+    """A hex or base64 value: its decoding when readable; an opaque item when long and random."""
+    hexed = _HEX_RE.match(text) is not None
+    data = binascii.unhexlify(text) if hexed else _b64decode(text) if _B64_RE.match(text) else None
+    if data is None:
         return False
-    if not isinstance(value, (dict, list)):
+    name = "hex" if hexed else "base64"
+    if _bytes_leaf(out, at.step(f":{name}", name, name), data, strict=True):
+        return True
+    if not opaque_ok or len(data) < OPAQUE_MIN_BYTES or (hexed and len(text) in _HASH_HEX_LENGTHS):
         return False
-    fields = len(out.fields)
-    try:
-        _walk_json(out, loc + ":$", value, depth)
-    except RecursionError:  # nested nearly as deep as the parser allows: read it as text instead
-        del out.fields[fields:]
-        return False
+    if not hexed and re.fullmatch(r"[0-9a-fA-F]+", text):
+        return False  # hex digits that also parse as base64: a digest, not a payload
+    out.fields.append(Field(at.loc, text, at.chain, at.transforms))  # the token itself stays matchable
+    out.opaque_items.append(OpaqueItem(at.loc, at.chain, opaque_reason(data, name), len(data)))
     return True
 
 
-def _walk_json(out: Decoded, path: str, value: object, depth: int) -> None:
-    if isinstance(value, dict):
-        lat = lon = None
-        for key, item in value.items():
-            child = f"{path}.{key}"
-            _walk_json(out, child, item, depth)
-            lk = str(key).lower()
-            if lk in ("lat", "latitude", "la"):
-                lat = item
-            elif lk in ("lng", "lon", "longitude", "lo"):
-                lon = item
-        if lat is not None and lon is not None and not isinstance(lat, (dict, list)) and not isinstance(lon, (dict, list)):
-            out.fields.append(Field(f"{path}.{{lat,lon}}", f"{lat},{lon}"))
-    elif isinstance(value, list):
-        strings = [v for v in value if isinstance(v, str)]
-        for index, item in enumerate(value):
-            _walk_json(out, f"{path}[{index}]", item, depth)
-        if len(strings) >= 3:
-            out.fields.append(Field(f"{path}[*]", ",".join(strings), aggregate=True))
-    elif isinstance(value, str):
-        _add_text(out, path, value, depth + 1)
-    elif value is not None and not isinstance(value, bool):
-        out.fields.append(Field(path, str(value)))
-
-
-def _add_text(out: Decoded, loc: str, text: str, depth: int, via: str = "") -> None:
-    """Add a text field, or what it decodes to (JSON) when it does; base64 values get both."""
-    stripped = text.strip()
-    if depth < _MAX_DEPTH and stripped[:1] in ("{", "[") and _json(out, loc, stripped, depth + 1):
-        return
-    out.fields.append(Field(loc, text, via))
-    if depth >= _MAX_DEPTH or len(text) < 2:
-        return
-    if len(stripped) >= 16 and _B64_RE.match(stripped):
-        decoded = _b64decode(stripped)
-        if decoded is not None:
-            inner = decoded.lstrip()
-            if inner[:1] in (b"{", b"[") and _json(out, loc + ":base64", inner, depth + 1):
-                return
-            text2 = _as_text(decoded)
-            if text2 is not None and text2.isprintable():
-                _add_text(out, loc + ":base64", text2, depth + 1, "base64")
-
-
 def _b64decode(text: str) -> bytes | None:
-    padded = text + "=" * (-len(text) % 4)
+    padded = text.rstrip("=")
+    padded += "=" * (-len(padded) % 4)
     try:
         if "-" in text or "_" in text:
             return base64.urlsafe_b64decode(padded)
@@ -309,89 +424,169 @@ def _b64decode(text: str) -> bytes | None:
         return None
 
 
-def _multipart(out: Decoded, loc: str, body: bytes, content_type: str, depth: int) -> None:
+def _looks_like_form(text: str, strict: bool) -> bool:
+    """``k=v&k2=v2``; a nested value (``strict``) needs two pairs, so a base64 ``abc=`` is no form."""
+    if "=" not in text or " " in text[:2048] or "\n" in text[:2048]:
+        return False
+    parts = text.split("&", 64)
+    if strict and len(parts) < 2:
+        return False
+    for part in parts[:64]:
+        key, sep, _ = part.partition("=")
+        if not sep or not key or not _FORM_KEY.match(key):
+            return False
+    return True
+
+
+def _form_items(text: str) -> list[tuple[str, str, str]]:
+    """(key, value, transform) of a form or query string; percent-encoded GBK is read as such."""
+    items = []
+    for part in text.split("&"):
+        key, sep, value = part.partition("=")
+        if not sep or not value:
+            continue
+        raw = unquote_to_bytes(value.replace("+", " "))
+        decoded, transform = _bytes_as_text(raw)
+        items.append((unquote(key), decoded if decoded is not None else value, transform))
+    return items
+
+
+def _pairs(out: Decoded, loc: str, prefix: str, transforms: str, depth: int, items: list[tuple[str, str, str]],
+           container: str, name: str = "query") -> None:
+    """The values of a form or query string (``loc`` ``query`` or ``…:form``), and a coordinate
+    pair among them; ``prefix`` is the chain that led to the form."""
+    mapping: dict[str, object] = {}
+    for key, value, transform in items:
+        mapping.setdefault(key, value)
+        step = f"{name}:{key}"
+        leaf_transforms = ARROW.join(t for t in (transforms, transform) if t)
+        _text_leaf(out, _At(f"{loc}:{key}", f"{prefix}{ARROW}{step}" if prefix else step, leaf_transforms, depth + 1), value)
+    _add_pair(out, loc, f"{prefix}{ARROW}{name}" if prefix else name, transforms, container, mapping)
+
+
+def _add_pair(out: Decoded, loc: str, chain: str, transforms: str, container: str, mapping: dict[str, object]) -> None:
+    found = pair_in(container, mapping)
+    if found is not None:
+        lat_key, lon_key, lat, lon = found
+        out.fields.append(Field(f"{loc}.{{{lat_key},{lon_key}}}", f"{lat},{lon}",
+                                f"{chain}:{{{lat_key},{lon_key}}}", transforms, "pair"))
+
+
+# --- JSON and XML -----------------------------------------------------------------------------
+
+def _json(out: Decoded, at: _At, data: bytes | str) -> bool:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(value, (dict, list)):
+        return False
+    fields = len(out.fields)
+    try:
+        _walk_json(out, at, "$", value)
+    except RecursionError:  # nested nearly as deep as the parser allows: read it as text instead
+        del out.fields[fields:]
+        return False
+    return True
+
+
+def _walk_json(out: Decoded, at: _At, path: str, value: object) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk_json(out, at, f"{path}.{key}", item)
+        _add_pair(out, f"{at.loc}:{path}", _chain(at, f"json:{path}"), at.transforms, path, value)
+    elif isinstance(value, list):
+        strings = [v for v in value if isinstance(v, str)]
+        for index, item in enumerate(value):
+            _walk_json(out, at, f"{path}[{index}]", item)
+        if len(strings) >= 3:
+            out.fields.append(Field(f"{at.loc}:{path}[*]", ",".join(strings), _chain(at, f"json:{path}[*]"),
+                                    at.transforms, "list"))
+    elif isinstance(value, str):
+        _text_leaf(out, _At(f"{at.loc}:{path}", _chain(at, f"json:{path}"), at.transforms, at.depth + 1), value)
+    elif value is not None and not isinstance(value, bool):
+        out.fields.append(Field(f"{at.loc}:{path}", str(value), _chain(at, f"json:{path}"), at.transforms))
+
+
+def _chain(at: _At, step: str) -> str:
+    return f"{at.chain}{ARROW}{step}" if at.chain else step
+
+
+def _xml(out: Decoded, at: _At, text: str) -> bool:
+    """Element texts and attributes of an XML value (no DTDs, entities or network: hostile)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True, remove_pis=True)
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return False
+    if root is None:
+        return False
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        path = root.getroottree().getpath(element)
+        mapping: dict[str, object] = {}
+        for name, value in element.attrib.items():
+            mapping[name] = value
+            _text_leaf(out, _At(f"{at.loc}:xml:{path}/@{name}", _chain(at, f"xml:{path}/@{name}"), at.transforms,
+                                at.depth + 1), value)
+        if element.text and element.text.strip():
+            _text_leaf(out, _At(f"{at.loc}:xml:{path}", _chain(at, f"xml:{path}"), at.transforms, at.depth + 1),
+                       element.text.strip())
+        for child in element:
+            if isinstance(child.tag, str) and child.text and len(child) == 0:
+                mapping.setdefault(etree.QName(child).localname, child.text.strip())
+        _add_pair(out, f"{at.loc}:xml:{path}", _chain(at, f"xml:{path}"), at.transforms, path, mapping)
+    return True
+
+
+# --- multipart and protobuf -------------------------------------------------------------------
+
+def _multipart(out: Decoded, at: _At, body: bytes, content_type: str) -> None:
     head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     if not message.is_multipart():
-        out.opaque, out.opaque_reason = True, "multipart body without a readable boundary"
+        out.opaque_items.append(OpaqueItem(at.loc, at.chain or at.loc, "opaque: multipart body without a readable boundary",
+                                           len(body)))
         return
     for index, part in enumerate(message.iter_parts()):
         name = part.get_param("name", header="content-disposition") or str(index)
         payload = part.get_payload(decode=True) or b""
-        _decode_payload(out, f"{loc}:multipart:{name}", payload, part.get_content_type(), depth + 1)
+        _payload(out, at.step(f":multipart:{name}", f"multipart:{name}"), payload, part.get_content_type())
 
 
-# --- protobuf wire format ---------------------------------------------------------------------
-
-ProtoField = tuple[int, int, "int | bytes"]  # field number, wire type, value
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ValueError("bad varint")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
-def parse_protobuf(data: bytes) -> list[ProtoField] | None:
-    """Parse protobuf wire format without a schema; ``None`` unless the bytes parse exactly."""
-    fields: list[ProtoField] = []
-    pos = 0
-    try:
-        while pos < len(data):
-            key, pos = _varint(data, pos)
-            number, wire = key >> 3, key & 7
-            if number == 0:
-                return None
-            if wire == 0:
-                value, pos = _varint(data, pos)
-                fields.append((number, wire, value))
-            elif wire == 1:
-                if pos + 8 > len(data):
-                    return None
-                fields.append((number, wire, int.from_bytes(data[pos:pos + 8], "little")))
-                pos += 8
-            elif wire == 2:
-                length, pos = _varint(data, pos)
-                if pos + length > len(data):
-                    return None
-                fields.append((number, wire, data[pos:pos + length]))
-                pos += length
-            elif wire == 5:
-                if pos + 4 > len(data):
-                    return None
-                fields.append((number, wire, int.from_bytes(data[pos:pos + 4], "little")))
-                pos += 4
-            else:
-                return None
-    except ValueError:
-        return None
-    return fields if fields else None
-
-
-def _plausible_protobuf(fields: list[ProtoField]) -> bool:
-    """Random bytes rarely parse; demand small field numbers so noise is not taken as protobuf."""
-    return all(number < 1000 for number, _, _ in fields) and len(fields) <= 4096
-
-
-def _protobuf_fields(out: Decoded, loc: str, fields: list[ProtoField], depth: int) -> None:
-    for number, _wire, value in fields:
-        path = f"{loc}:{number}" if loc.endswith(":protobuf") else f"{loc}.{number}"
+def _protobuf(out: Decoded, at: _At, fields: list[ProtoField]) -> None:
+    """A message's fields (``loc`` ends in ``:protobuf`` or a field path); fixed-width numbers
+    that read as coordinates are given as degrees, and a lat/lon-shaped pair as a pair."""
+    coordinates: list[tuple[int, float]] = []
+    for number, wire, value in fields:
+        path = f"{at.loc}:{number}" if at.loc.endswith(":protobuf") else f"{at.loc}.{number}"
+        chain = f"{at.chain}:{number}" if at.chain.endswith("protobuf") else f"{at.chain}.{number}"
+        here = _At(path, chain, at.transforms, at.depth + 1)
         if isinstance(value, int):
-            out.fields.append(Field(path, str(value)))
+            coordinate = as_coordinate(wire, value)
+            if coordinate is not None:
+                coordinates.append((number, coordinate))
+            out.fields.append(Field(path, str(coordinate if coordinate is not None else value), chain, at.transforms))
             continue
-        nested = parse_protobuf(value) if depth < _MAX_DEPTH and value else None
-        text = _as_text(value)
+        if not value:
+            continue
+        nested = parse_protobuf(value) if at.depth < MAX_DEPTH else None
+        text, transform = _bytes_as_text(value)
         if text is not None and (nested is None or text.isprintable()):
-            _add_text(out, path, text, depth + 1)
-        elif nested is not None and _plausible_protobuf(nested):
-            _protobuf_fields(out, path, nested, depth + 1)
-        elif value:
-            out.opaque = True
-            out.opaque_reason = f"undecodable bytes in protobuf field {path.split(':protobuf:')[-1]}"
+            _text_leaf(out, here.step(f":{transform}", transform, transform) if transform else here, text)
+        elif nested is not None and plausible(nested):
+            _protobuf(out, here, nested)
+        elif _bytes_leaf(out, here, value, strict=True):
+            pass
+        elif len(value) < 16:  # a short binary value (a hash prefix, a MAC): kept as hex, matchable
+            out.fields.append(Field(path, value.hex(), chain, ARROW.join(t for t in (at.transforms, "hex") if t)))
+        else:
+            out.opaque_items.append(OpaqueItem(path, chain, opaque_reason(value, "protobuf bytes field"), len(value)))
+    for (n1, a), (n2, b) in zip(coordinates, coordinates[1:]):
+        if abs(a) <= 90 and n2 == n1 + 1:
+            out.fields.append(Field(f"{at.loc}:{{{n1},{n2}}}", f"{a},{b}", f"{at.chain}:{{{n1},{n2}}}", at.transforms, "pair"))
+            break

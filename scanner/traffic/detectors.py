@@ -2,7 +2,12 @@
 
 IMEI (15 digits, Luhn), 18-digit resident ID (ISO 7064 MOD 11-2 check digit), mainland mobile
 numbers (1[3-9] + 9 digits, only with a phone-ish context), MAC addresses (not the
-02:00:00:00:00:00 placeholder), latitude/longitude pairs and lists of installed package names.
+02:00:00:00:00:00 placeholder; a BSSID or Bluetooth key names what kind), latitude/longitude
+pairs (either order) and lists of installed package names.
+
+A pattern hit says "a valid identifier of this kind"; whether it is this phone's is the profile's
+business (:class:`~scanner.traffic.analyze.Analyzer` sets the evidence level). A list's joined
+items are read only by the package-list detector, so an IMEI inside a list is claimed once.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import re
 
 from .decoders import Field, JoinedFields
-from .matcher import LAT_LON_RE
+from .matcher import LAT_LON_RE, encoding_label
 from .observation import Match, mask_value
 
 _IMEI_RE = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])", re.ASCII)
@@ -18,7 +23,8 @@ _ID_RE = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(
 _MOBILE_RE = re.compile(r"(?<![0-9A-Za-z+])(\+?86[- ]?)?(1[3-9]\d{9})(?![0-9A-Za-z])", re.ASCII)
 _MAC_RE = re.compile(r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])")
 _PHONE_CONTEXT = re.compile(r"phone|mobile|tel|msisdn|mdn|line1|cellnum|手机|电话|号码", re.IGNORECASE)
-_BT_CONTEXT = re.compile(r"bluetooth|bt_?mac|btaddr|blue", re.IGNORECASE)
+_BT_CONTEXT = re.compile(r"bluetooth|bt_?mac|btaddr|blue|ble", re.IGNORECASE)
+_WIFI_CONTEXT = re.compile(r"bssid|ap_?mac|router|wifi_?list|wifis|scan_?result|hotspot|gateway", re.IGNORECASE)
 # Prefilters: one C-speed bytes.translate and a few substring tests decide which regex scans a
 # request needs at all (each scan costs ~1-2 ms per 64 KiB; most bodies need none of them).
 _SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E if b == 0x2E else 0x20 for b in range(256))  # digit->0, '.' kept
@@ -62,13 +68,15 @@ def looks_like_package_list(items: list[str]) -> bool:
 def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
     """PI found by the validated patterns in one field or in all fields of a request (one regex
     scan per pattern over the joined texts; see :class:`~scanner.traffic.decoders.JoinedFields`)."""
-    joined = fields if isinstance(fields, JoinedFields) else JoinedFields([fields] if isinstance(fields, Field) else fields)
+    every = fields.fields if isinstance(fields, JoinedFields) else [fields] if isinstance(fields, Field) else fields
+    values = [f for f in every if f.kind != "list"]
+    joined = fields if isinstance(fields, JoinedFields) and len(values) == len(every) else JoinedFields(values)
     text = joined.text
     found: list[Match] = []
 
     def add(pi_type: str, offset: int, value: str) -> None:
         fld = joined.field_at(offset)
-        found.append(Match(pi_type, fld.location, fld.via or "plain", value, "pattern"))
+        found.append(Match(pi_type, fld.location, encoding_label(fld.transforms, "plain"), value, "pattern", fld.chain))
 
     raw = text.encode("utf-8", "surrogatepass")
     shape = raw.translate(_SHAPE)
@@ -86,6 +94,8 @@ def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
     if b".0000" in shape:
         for hit in LAT_LON_RE.finditer(text):
             lat, lon = float(hit.group(1)), float(hit.group(2))
+            if abs(lat) > 90 >= abs(lon):  # "lon,lat", as Amap and Baidu write it
+                lat, lon = lon, lat
             if -90 <= lat <= 90 and -180 <= lon <= 180 and (abs(lat) > 0.01 or abs(lon) > 0.01):
                 add("location_precise", hit.start(), f"{lat:.2f}***,{lon:.2f}***")
     hex_shape = raw.translate(_HEX_SHAPE) if (":" in text or "-" in text) else b""
@@ -95,12 +105,14 @@ def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
             if bare in _PLACEHOLDER_MACS:
                 continue
             fld = joined.field_at(hit.start())
-            pi_type = "bluetooth_mac" if _BT_CONTEXT.search(fld.location) else "mac_address"
-            found.append(Match(pi_type, fld.location, fld.via or "plain", mask_value(hit.group(0)), "pattern"))
-    for fld in joined.fields:
+            pi_type = ("wifi_info" if _WIFI_CONTEXT.search(fld.location) else
+                       "bluetooth_mac" if _BT_CONTEXT.search(fld.location) else "mac_address")
+            add(pi_type, hit.start(), mask_value(hit.group(0)))
+    for fld in every:
         ftext = fld.text
         if ftext.count(".") >= 6 and ("," in ftext or ";" in ftext or "\n" in ftext):
             items = [i.strip() for i in re.split(r"[,;\s]+", ftext) if i.strip()]
             if looks_like_package_list(items):
-                found.append(Match("installed_apps", fld.location, fld.via or "plain", f"{len(items)} package names", "pattern"))
+                found.append(Match("installed_apps", fld.location, encoding_label(fld.transforms, "plain"),
+                                   f"{len(items)} package names", "pattern", fld.chain))
     return found

@@ -55,6 +55,35 @@ def request_data_from_state(flow_id: str, state: dict[str, Any]) -> RequestData:
     )
 
 
+def websocket_message_data(state: dict[str, Any], message: Any, flow_id: str) -> RequestData:
+    """One message a client sent on a WebSocket, as a request of channel ``websocket``: the
+    handshake's URL and host (for attribution and display), the message as the body, the
+    message's own time. Headers stay with the handshake's own observation, so nothing in them is
+    claimed again for every message."""
+    handshake = request_data_from_state(flow_id, state["request"])
+    _type, content, _from_client, timestamp = message[:4]
+    return RequestData(
+        flow_id=flow_id, timestamp=float(timestamp), method="WS", scheme=handshake.scheme, host=handshake.host,
+        port=handshake.port, url=handshake.url, path=handshake.path, http_version=handshake.http_version,
+        headers=(), content=content if isinstance(content, bytes) else str(content).encode("utf-8"),
+        timestamp_end=float(timestamp), channel="websocket")
+
+
+def requests_of_state(state: dict[str, Any]) -> list[RequestData]:
+    """The requests a flow's state holds: a PIScan WebSocket message record is that one message;
+    any other HTTP flow is its request, then each message its client sent (a plain mitmdump
+    capture keeps a WebSocket's messages inside the flow)."""
+    from .channel_events import MESSAGE_KEY
+
+    flow_id = str(state["id"])
+    messages = (state.get("websocket") or {}).get("messages") or []
+    if MESSAGE_KEY in (state.get("metadata") or {}):
+        return [websocket_message_data(state, m, flow_id) for m in messages[:1]]
+    out = [request_data_from_state(flow_id, state["request"])]
+    out.extend(websocket_message_data(state, m, f"{flow_id}#ws{i}") for i, m in enumerate(messages) if m[2])
+    return out
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 

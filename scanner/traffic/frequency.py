@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from .observation import claims
 
 
 def _seconds(iso: str) -> float:
@@ -20,7 +21,7 @@ def frequency(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for obs in observations:
         moment = _seconds(obs["time"])
-        for pi_type in sorted({m["pi_type"] for m in obs["matches"]}):
+        for pi_type in sorted({m["pi_type"] for m in claims(obs)}):
             times[(pi_type, obs["host"], obs["phase"])].append(moment)
     rows = []
     for (pi_type, host, phase), stamps in sorted(times.items()):

@@ -102,6 +102,14 @@ def trie_regex(words: list[str]) -> str:
     return emit(trie)
 
 
+def encoding_label(transforms: str, spelling: str) -> str:
+    """The transforms undone and the value's own spelling: ``plain``, ``md5``, ``base64``
+    (a plain value inside base64), ``base64 → gzip → md5``."""
+    if not transforms:
+        return spelling
+    return transforms if spelling == "plain" else f"{transforms} → {spelling}"
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres."""
     rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
@@ -127,6 +135,10 @@ class ProfileMatcher:
             if words else None
         )
         self.location: Location | None = profile.location
+        #: PI types the profile holds a value of (a pattern hit of such a type that matches none
+        #: of them is not this phone's)
+        self.held_types = frozenset(v.pi_type for v in profile.values) | (
+            {"location_precise"} if profile.location is not None else frozenset())
 
     @property
     def variant_count(self) -> int:
@@ -145,7 +157,7 @@ class ProfileMatcher:
         if self._regex is not None:
             for hit in self._regex.finditer(text):
                 fld = joined.field_at(hit.start())
-                if fld.aggregate:
+                if fld.kind:  # a list's items joined, or a coordinate pair: not one value
                     continue
                 value = hit.group(0)
                 for variant in self._by_text.get(value.lower(), ()):
@@ -154,10 +166,8 @@ class ProfileMatcher:
                     encoding = variant.encoding
                     if encoding == "plain" and value != variant.text:
                         encoding = "upper" if value == value.upper() else "lower" if value == value.lower() else encoding
-                    if fld.via and encoding == "plain":
-                        encoding = fld.via
-                    found.append(Match(variant.source.pi_type, fld.location, encoding,
-                                       mask_value(variant.source.value), "profile"))
+                    found.append(Match(variant.source.pi_type, fld.location, encoding_label(fld.transforms, encoding),
+                                       mask_value(variant.source.value), "profile", fld.chain, "profile"))
         if self.location is not None and "." in text:
             loc = self.location
             for hit in LAT_LON_RE.finditer(text):
@@ -165,7 +175,7 @@ class ProfileMatcher:
                 for lat, lon in ((a, b), (b, a)):
                     if -90 <= lat <= 90 and haversine_m(lat, lon, loc.lat, loc.lon) <= loc.radius_m:
                         fld = joined.field_at(hit.start())
-                        found.append(Match("location_precise", fld.location, fld.via or "plain",
-                                           f"{lat:.2f}***,{lon:.2f}***", "profile"))
+                        found.append(Match("location_precise", fld.location, encoding_label(fld.transforms, "plain"),
+                                           f"{lat:.2f}***,{lon:.2f}***", "profile", fld.chain, "profile"))
                         break
         return found

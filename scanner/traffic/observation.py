@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -29,6 +30,7 @@ class RequestData:
     headers: tuple[tuple[bytes, bytes], ...]
     content: bytes  #: the raw body as sent (still content-encoded)
     timestamp_end: float | None = None  #: when the request's last byte arrived, if known
+    channel: str = "http"  #: http | websocket (``content`` is then one message the client sent)
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive), decoded as latin-1, or ``None``."""
@@ -67,15 +69,23 @@ class Party:
         return {"kind": self.kind, "sdk_id": self.sdk_id, "sdk_name": self.sdk_name, "vendor": self.vendor}
 
 
+#: evidence levels of a traffic claim, strongest first (docs/traffic.md "Evidence levels")
+LEVELS = ("profile", "pattern", "shape")
+
+
 @dataclass(frozen=True)
 class Match:
-    """One piece of PI found in a request."""
+    """One piece of PI found in a request (one occurrence, at its deepest decoded position)."""
 
     pi_type: str
     location: str  #: e.g. ``body:$.header.imei``, ``query:imei``, ``header:X-Umeng-Sdk``
-    encoding: str  #: plain | upper | lower | nosep | md5 | sha1 | sha256 | base64 | url
+    encoding: str  #: the transforms undone, then the value's own spelling: ``plain``, ``md5``, ``base64 → gzip``, ``base64 → md5``
     value_masked: str
     detector: str  #: profile | pattern
+    chain: str = ""  #: decoding chain, e.g. ``form:ext → base64 → json:$.oaid``
+    #: profile: this phone's value | pattern: a valid identifier of this kind, no profile value to
+    #: compare | shape: an identifier of this shape that is not this phone's (the profile holds another)
+    level: str = "pattern"
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict in the documented key order."""
@@ -85,7 +95,24 @@ class Match:
             "encoding": self.encoding,
             "value_masked": self.value_masked,
             "detector": self.detector,
+            "level": self.level,
+            "chain": self.chain or self.location,
         }
+
+
+@dataclass(frozen=True)
+class OpaqueItem:
+    """A part of a request that could not be read: where it is and why (likely encrypted...)."""
+
+    location: str
+    chain: str
+    reason: str  #: ``opaque: likely encrypted or compressed (…)`` or ``opaque: binary data of unknown format (…)``
+    size: int  #: bytes of the unreadable part
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict in the documented key order."""
+        return {"location": self.location, "chain": self.chain or self.location, "reason": self.reason,
+                "size": self.size}
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,8 @@ class Observation:
     truncated: bool
     request_sha256: str
     time_end: str | None = None  #: when the request's last byte arrived (``time`` is its first byte)
+    channel: str = "http"  #: http | websocket (one client message of a WebSocket connection)
+    opaque_items: tuple[OpaqueItem, ...] = ()
 
     @property
     def id(self) -> str:
@@ -121,6 +150,7 @@ class Observation:
             "id": self.id,
             "seq": self.seq,
             "flow_id": self.flow_id,
+            "channel": self.channel,
             "time": self.time,
             "time_end": self.time_end,
             "phase": self.phase,
@@ -134,9 +164,24 @@ class Observation:
             "cleartext": self.cleartext,
             "opaque": self.opaque,
             "opaque_reason": self.opaque_reason,
+            "opaque_items": [item.to_json() for item in self.opaque_items],
             "truncated": self.truncated,
             "request_sha256": self.request_sha256,
         }
+
+
+def claims(obs: "Mapping[str, Any]") -> list["Mapping[str, Any]"]:
+    """An observation's matches that claim PI about this phone or user (level profile or
+    pattern); ``shape`` matches, identifiers of a kind that are not this phone's, claim nothing."""
+    return [m for m in obs.get("matches") or [] if m.get("level", m.get("detector")) != "shape"]
+
+
+def opaque_summary(items: "list[OpaqueItem] | tuple[OpaqueItem, ...]") -> str | None:
+    """The first opaque item as one line, with how many more there are (``None`` for none)."""
+    if not items:
+        return None
+    more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+    return f"{items[0].reason} at {items[0].chain or items[0].location}{more}"
 
 
 def iso_time(timestamp: float) -> str:

@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..model.records import Limitation
 from ..safeio import read_regular
 from .analyze import Analyzer
+from .channel_events import connection_limitations
 from .app_binding import AppIdentity, Tie, TieFinder, split_by_app
 from .frequency import frequency
 from .observation import Observation, RequestData
@@ -46,7 +47,7 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
     """
     from mitmproxy.io import compat, tnetstring
 
-    from .flowdata import request_data_from_state
+    from .flowdata import requests_of_state
 
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the "with" below
@@ -73,7 +74,7 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
                 state = compat.migrate_flow(state)
                 if state.get("type") != "http":
                     continue
-                yield request_data_from_state(str(state["id"]), state["request"])
+                yield from requests_of_state(state)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise InputError(f"not a readable mitmproxy capture: flow {index}: {exc}", path) from None
 
@@ -182,6 +183,22 @@ def iter_capture(path: str | Path) -> Iterator[RequestData]:
     return iter_mitm(path)
 
 
+def upgrade_observation(obs: dict[str, Any]) -> None:
+    """Give an observation written by an earlier PIScan the fields added since, with the values
+    they meant then: no end time, plain HTTP, the opaque reason as the one opaque item, each
+    match's detector as its level and its location as its chain."""
+    obs.setdefault("time_end", None)
+    obs.setdefault("channel", "http")
+    if "opaque_items" not in obs:
+        reason = obs.get("opaque_reason") or "unknown"
+        obs["opaque_items"] = ([{"location": "body", "chain": "body", "size": 0,
+                                 "reason": reason if reason.startswith("opaque: ") else f"opaque: {reason}"}]
+                               if obs.get("opaque") else [])
+    for match in obs.get("matches") or []:
+        match.setdefault("level", match.get("detector") or "pattern")
+        match.setdefault("chain", match.get("location") or "")
+
+
 def analyze_capture(
     path: str | Path,
     analyzer: Analyzer,
@@ -283,7 +300,7 @@ def session_facts(
                 if first_party_prefixes or first_party_domains else None)
     for obs in observations:
         obs.pop("prev_sha256", None)
-        obs.setdefault("time_end", None)
+        upgrade_observation(obs)
         if resolver is not None:
             obs["party"] = resolver.party_of(obs["host"]).to_json()
     observations.sort(key=lambda o: o["seq"])
@@ -326,6 +343,7 @@ def session_facts(
                    "notes": report["notes"]},
     }
     limitations.extend(traffic_limitations(observations))
+    limitations.extend(connection_limitations(events))
     traffic = {"session": session, "observations": observations, "frequency": frequency(observations)}
     if unattributed is not None:
         traffic["unattributed"] = unattributed

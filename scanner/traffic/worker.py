@@ -51,10 +51,15 @@ def request_of(record: bytes) -> RequestData:
 
     from .flowdata import request_data_from_state
 
+    from .channel_events import MESSAGE_KEY
+    from .flowdata import requests_of_state
+
     items = dict_items(record)
     if scalar(items["version"]) != version.FLOW_FORMAT_VERSION:
         state = compat.migrate_flow(tnetstring.loads(record))
-        return request_data_from_state(str(state["id"]), state["request"])
+        return requests_of_state(state)[0]
+    if "metadata" in items and MESSAGE_KEY.encode() in bytes(items["metadata"]):  # a WebSocket message record
+        return requests_of_state(tnetstring.loads(bytes(record)))[0]
     return request_data_from_state(str(scalar(items["id"])), tnetstring.loads(bytes(items["request"])))
 
 

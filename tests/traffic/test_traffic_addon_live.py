@@ -98,14 +98,15 @@ def test_profile_values_in_every_encoding_with_phases(tmp_path, echo_servers, st
         ("POST", "http", True), ("POST", "https", False), ("POST", "https", False), ("POST", "https", False), ("GET", "http", True)]
     assert {("imei", "body:$.device.imei", "plain"), ("android_id", "body:$.device.aid_md5", "md5"),
             ("mac_address", "body:$.device.mac", "nosep"), ("imei", "body:$.device.imei2_sha256", "sha256"),
-            ("location_precise", "body:$.loc.{lat,lon}", "plain")} <= _found(obs[0])
-    assert {("imsi", "body:protobuf:1.3", "plain"), ("advertising_id", "body:protobuf:1.4", "base64"),
-            ("advertising_id", "body:protobuf:1.4:base64", "base64")} <= _found(obs[1])
+            ("location_precise", "body:$.loc.{lat,lng}", "plain")} <= _found(obs[0])
+    # the base64 OAID is claimed once, where it was decoded (not also as base64 text)
+    assert {("imsi", "body:protobuf:1.3", "plain"), ("advertising_id", "body:protobuf:1.4:base64", "base64")} <= _found(obs[1])
+    assert ("advertising_id", "body:protobuf:1.4", "base64") not in _found(obs[1])
     assert {("phone_number", "body:form:phone", "nosep"), ("wifi_info", "body:form:ssid", "plain"),
             ("serial_number", "body:form:serial", "lower")} <= _found(obs[2])
     assert ("contacts", "body:multipart:file:$.contacts[0].name", "plain") in _found(obs[3])
     assert {("wifi_info", "query:bssid", "plain"), ("advertising_id", "header:X-Device:$.gaid", "upper"),
-            ("iccid", "header:X-Token", "sha1"), ("clipboard", "cookie:clip", "base64")} <= _found(obs[4])
+            ("iccid", "header:X-Token", "sha1"), ("clipboard", "cookie:clip:base64", "base64")} <= _found(obs[4])
     imei = next(m for m in obs[0]["matches"] if m["location"] == "body:$.device.imei")
     assert imei["value_masked"] == "8612********127" and imei["detector"] == "profile"
     assert not any(o["opaque"] for o in obs) and limitations == []

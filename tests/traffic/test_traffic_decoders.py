@@ -72,7 +72,7 @@ def test_base64_values_decode_to_json_and_text() -> None:
     fields = _fields(decode_request(_req(json.dumps({"p": inner, "c": text}).encode())))
     assert fields["body:$.p:base64:$.imsi"] == "460001234567890"
     decoded = [f for f in decode_request(_req(json.dumps({"c": text}).encode())).fields if f.location == "body:$.c:base64"]
-    assert decoded[0].text == "piscan-clipboard-canary-7f3a" and decoded[0].via == "base64"
+    assert decoded[0].text == "piscan-clipboard-canary-7f3a" and decoded[0].transforms == "base64" and decoded[0].chain == "json:$.c → base64"
 
 
 def test_multipart_parts_are_decoded_by_their_type() -> None:
@@ -100,7 +100,7 @@ def test_protobuf_recursive_field_paths() -> None:
 def test_high_entropy_body_is_opaque_with_reason() -> None:
     decoded = decode_request(_req(os.urandom(4096), ((b"Content-Type", b"ut/a"),)))
     assert decoded.opaque
-    assert decoded.opaque_reason.startswith("high-entropy binary body") and "ut/a" in decoded.opaque_reason
+    assert decoded.opaque_reason.startswith("opaque: likely encrypted or compressed") and "ut/a" in decoded.opaque_reason
 
 
 def test_body_cap_cuts_and_records_it() -> None:

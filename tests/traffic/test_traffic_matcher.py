@@ -24,7 +24,7 @@ def matcher() -> ProfileMatcher:
 
 
 def _hits(matcher: ProfileMatcher, text: str, via: str = "") -> set[tuple[str, str]]:
-    return {(m.pi_type, m.encoding) for m in matcher.match_field(Field("body:$.x", text, via))}
+    return {(m.pi_type, m.encoding) for m in matcher.match_field(Field("body:$.x", text, transforms=via))}
 
 
 IMEI = "861234567890127"
