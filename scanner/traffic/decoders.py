@@ -368,6 +368,9 @@ def _text_leaf(out: Decoded, at: _At, text: str, form: bool | None = None, opaqu
     """Add a text value, or what it decodes to when it does (JSON, XML, form, JWT, URL
     encoding, base64, hex); an undecodable long random-looking value is an opaque item."""
     stripped = text.strip()
+    if len(stripped) < 16 and "%" not in stripped and "=" not in stripped and stripped[:1] not in ("{", "[", "<"):
+        out.fields.append(Field(at.loc, text, at.chain, at.transforms))  # nothing short can hold an encoding
+        return
     if at.depth < MAX_DEPTH and len(stripped) >= 2:
         first = stripped[0]
         if first in ("{", "[") and _json(out, at, stripped):

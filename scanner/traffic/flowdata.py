@@ -61,7 +61,7 @@ def websocket_message_data(state: dict[str, Any], message: Any, flow_id: str) ->
     message's own time. Headers stay with the handshake's own observation, so nothing in them is
     claimed again for every message."""
     handshake = request_data_from_state(flow_id, state["request"])
-    _type, content, _from_client, timestamp = message[:4]
+    _type, _from_client, content, timestamp = message[:4]  # WebSocketMessage.get_state() order
     return RequestData(
         flow_id=flow_id, timestamp=float(timestamp), method="WS", scheme=handshake.scheme, host=handshake.host,
         port=handshake.port, url=handshake.url, path=handshake.path, http_version=handshake.http_version,
@@ -80,7 +80,7 @@ def requests_of_state(state: dict[str, Any]) -> list[RequestData]:
     if MESSAGE_KEY in (state.get("metadata") or {}):
         return [websocket_message_data(state, m, flow_id) for m in messages[:1]]
     out = [request_data_from_state(flow_id, state["request"])]
-    out.extend(websocket_message_data(state, m, f"{flow_id}#ws{i}") for i, m in enumerate(messages) if m[2])
+    out.extend(websocket_message_data(state, m, f"{flow_id}#ws{i}") for i, m in enumerate(messages) if m[1])
     return out
 
 

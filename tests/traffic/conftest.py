@@ -215,3 +215,140 @@ def start_proxy(tmp_path: Path, examiner_key: Path) -> Iterator:
         for pid in helpers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class WssServer:
+    """A WebSocket server over TLS on loopback (wsproto), recording every message it receives."""
+
+    port: int
+    cert: Path  #: its self-signed certificate: a pinning client trusts only this
+    received: list[bytes | str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def wss_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WssServer]:
+    """Accept WebSocket upgrades over TLS and read messages until the client closes."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
+
+    cert, key = _self_signed(tmp_path_factory.mktemp("wss"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    server = WssServer(int(listener.getsockname()[1]), cert)
+    stopping = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                ws = WSConnection(ConnectionType.SERVER)
+                while not stopping.is_set():
+                    data = tls.recv(65536)
+                    if not data:
+                        return
+                    ws.receive_data(data)
+                    for event in ws.events():
+                        if isinstance(event, Request):
+                            tls.sendall(ws.send(AcceptConnection()))
+                        elif isinstance(event, (TextMessage, BytesMessage)):
+                            server.received.append(event.data)
+                        elif isinstance(event, CloseConnection):
+                            tls.sendall(ws.send(event.response()))
+                            return
+        except (OSError, ssl.SSLError):
+            return
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server
+    stopping.set()
+    listener.close()
+
+
+def tunnel(proxy_port: int, host: str, port: int, context: ssl.SSLContext, server_name: str = "localhost") -> ssl.SSLSocket:
+    """A TLS connection to host:port through the proxy's CONNECT (the handshake may raise)."""
+    sock = socket.create_connection(("127.0.0.1", proxy_port), timeout=20)
+    sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise OSError("proxy closed the CONNECT")
+        reply += chunk
+    if b" 200" not in reply.split(b"\r\n", 1)[0]:
+        raise OSError(f"CONNECT refused: {reply[:80]!r}")
+    return context.wrap_socket(sock, server_hostname=server_name)
+
+
+def websocket_send(proxy_port: int, ws_port: int, ca: Path, path: str, messages: list[bytes | str]) -> None:
+    """Open wss://localhost:ws_port/path through the proxy, send the messages, close cleanly."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, CloseConnection, Message, Request
+
+    context = ssl.create_default_context(cafile=str(ca))
+    with tunnel(proxy_port, "127.0.0.1", ws_port, context) as tls:
+        ws = WSConnection(ConnectionType.CLIENT)
+        tls.sendall(ws.send(Request(host=f"localhost:{ws_port}", target=path)))
+        accepted = False
+        while not accepted:
+            data = tls.recv(65536)
+            if not data:
+                raise OSError("the WebSocket upgrade was not answered")
+            ws.receive_data(data)
+            accepted = any(isinstance(e, AcceptConnection) for e in ws.events())
+        for message in messages:
+            tls.sendall(ws.send(Message(data=message)))
+        tls.sendall(ws.send(CloseConnection(code=1000)))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            data = tls.recv(65536)
+            if not data:
+                break
+            ws.receive_data(data)
+            if any(isinstance(e, CloseConnection) for e in ws.events()):
+                break
+
+
+def h2_request(proxy_port: int, port: int, ca: Path, method: str, path: str, headers: dict[str, str],
+               body: bytes = b"") -> tuple[int, str | None]:
+    """One HTTP/2 request to 127.0.0.1:port through the proxy, offering only h2 in ALPN (httpx
+    offers http/1.1 first, and mitmproxy keeps the client's preference); (status, ALPN)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    context = ssl.create_default_context(cafile=str(ca))
+    context.set_alpn_protocols(["h2"])
+    with tunnel(proxy_port, "127.0.0.1", port, context) as tls:
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        request_headers = [(":method", method), (":path", path), (":scheme", "https"), (":authority", f"localhost:{port}"),
+                           *((k.lower(), v) for k, v in headers.items())]
+        if body:
+            request_headers.append(("content-length", str(len(body))))
+        conn.send_headers(1, request_headers, end_stream=not body)
+        if body:
+            conn.send_data(1, body, end_stream=True)
+        tls.sendall(conn.data_to_send())
+        status = 0
+        while True:
+            data = tls.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    return status, tls.selected_alpn_protocol()
+            tls.sendall(conn.data_to_send())
+        return status, tls.selected_alpn_protocol()
