@@ -18,6 +18,7 @@ from ..pi import vocabulary
 from ..model.facts import fact_kind
 from ..model.view import ResultView
 from .categories import AppType
+from ..traffic.observation import LEVELS
 
 #: filter operators accepted inside ``{field: {op: value}}``
 OPERATORS = (
@@ -146,10 +147,12 @@ def _observations(ctx: Context) -> list[dict[str, Any]]:
         matches = obs.get("matches") or []
         # a "shape" match (an identifier of this kind that is not this phone's) supports no claim
         # about the phone: it is kept apart from pi_types (docs/traffic.md "Evidence levels")
-        claims = [m for m in matches if m.get("level", m.get("detector")) != "shape"]
+        levels = {m.get("level") or m.get("detector") or "pattern" for m in matches}
+        claims = [m for m in matches if (m.get("level") or m.get("detector")) != "shape"]
         rows.append({**obs, "pi_types": sorted({m["pi_type"] for m in claims}),
                      "shape_pi_types": sorted({m["pi_type"] for m in matches} - {m["pi_type"] for m in claims}),
-                     "evidence_levels": sorted({m.get("level", m.get("detector") or "pattern") for m in matches}),
+                     "evidence_levels": sorted(levels),
+                     "strongest_level": next((lv for lv in LEVELS if lv in levels), None),
                      "channel": obs.get("channel", "http"),
                      "encodings": sorted({m.get("encoding") for m in claims if m.get("encoding")}),
                      "_party": _party_from(obs.get("party"))})
@@ -333,10 +336,10 @@ SELECTORS: dict[str, SelectorSpec] = {s.name: s for s in (
                  "URLs, hosts and e-mail addresses found in the package"),
     SelectorSpec("traffic", "observation",
                  ("phase", "method", "channel", "scheme", "host", "port", "party.kind", "party.sdk_id", "party.vendor",
-                  "pi_types", "shape_pi_types", "evidence_levels", "encodings", "cleartext", "opaque", "truncated"),
+                  "pi_types", "shape_pi_types", "evidence_levels", "strongest_level", "encodings", "cleartext", "opaque", "truncated"),
                  _observations, _hit_observation, "requests and WebSocket messages observed through the proxy (pi_types: "
                  "PI claimed at evidence level profile or pattern; shape_pi_types: identifiers of a kind that are not "
-                 "this phone's)"),
+                 "this phone's; strongest_level: profile, pattern, shape or null)"),
     SelectorSpec("frequency", "frequency", ("pi_type", "host", "phase", "count", "min_interval_s"),
                  _frequency, _hit_frequency, "repeated uploads of one PI type to one host in one phase"),
     SelectorSpec("miniprogram_api", "miniprogram_api",
