@@ -114,6 +114,7 @@ class CodeFacts:
                 "line": where.line,
                 "function": where.function,
                 "owner": owner,
+                "framework": use.framework,
             })
         for url in scan.urls:
             where = url.where
@@ -128,7 +129,7 @@ class CodeFacts:
     def add_elements(self, elements: list[WxmlElement]) -> None:
         """Record the PI-collecting WXML elements (and agreePrivacyAuthorization buttons)."""
         for element in elements:
-            if element.tag == "button":
+            if element.open_types or element.tag == "button":  # a button, or a custom component passing it on
                 values = [("open_type", v) for v in element.open_types]
             elif element.tag == "input":
                 values = [("input_type", element.input_type or "")]
@@ -147,6 +148,7 @@ class CodeFacts:
                     "pi_types": sorted(rule.pi_types),
                     "file": element.file,
                     "line": element.line,
+                    "bound_from": element.bound_from,
                 }
                 if kind == "open_type" and value in self.table.handling_open_types:
                     handling_id = f"mpprivacy:{element.file}:{where}:open-type={value}"

@@ -27,6 +27,7 @@ from .decrypt import check_wxid, decrypt_pc_wxapkg, is_pc_encrypted, wxid_from_p
 from .jsapi import scan_js
 from .privacy_apis import PACK_ID, privacy_table
 from .wxapkg import unpack_wxapkg
+from .bindings import BindingResolver
 from .wxml import is_compiled_wxml, scan_compiled_wxml, scan_wxml
 
 PLATFORM = "wechat-miniprogram"
@@ -180,12 +181,14 @@ def _scan_files(files: dict[str, bytes], prefix: str, code: CodeFacts,
     """Scan every JS and (source or compiled) WXML file under ``prefix`` once, into ``code``;
     JS files not in UTF-8 are recorded in ``encodings``."""
     limitations: list[Limitation] = []
+    resolver = BindingResolver({rel: data for rel, data in files.items() if rel.endswith(".js")
+                                and (not prefix or rel.startswith(prefix))})
     for rel in sorted(files):
         if prefix and not rel.startswith(prefix):
             continue  # outside miniprogramRoot: not part of the mini-program (cloud functions, tooling)
         data = files[rel]
         if rel.endswith(".wxml"):
-            code.add_elements(scan_wxml(_decode(data), rel))
+            code.add_elements(scan_wxml(_decode(data), rel, resolver))
         elif rel.rsplit("/", 1)[-1] in COMPILED_WXML_FILES:
             text = _decode(data)
             if is_compiled_wxml(text):

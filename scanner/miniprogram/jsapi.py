@@ -49,6 +49,7 @@ class JsApiUse:
     api: str
     scope: str | None
     where: Location
+    framework: str | None = None  #: wx, uni (uni-app) or Taro: whose object it was reached through (an alias's root)
 
 
 @dataclass(frozen=True)
@@ -294,9 +295,9 @@ class _Functions:
         return ".".join(reversed(chain)) if chain else None
 
 
-def _aliases(matches: list[dict[str, list[Node]]], root: Node) -> dict[str, list[tuple[int, int]]]:
-    """Alias name -> byte ranges (scope of the declaring function) where it stands for a root."""
-    out: dict[str, list[tuple[int, int]]] = {}
+def _aliases(matches: list[dict[str, list[Node]]], root: Node) -> dict[str, list[tuple[int, int, str]]]:
+    """Alias name -> byte ranges (scope of the declaring function) where it stands for a root, and the root."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
     for caps in matches:
         alias = caps["alias"][0]
         name = _text(alias)
@@ -306,7 +307,7 @@ def _aliases(matches: list[dict[str, list[Node]]], root: Node) -> dict[str, list
         while scope is not None and scope.type not in FUNCTION_TYPES and scope.type != "program":
             scope = scope.parent
         scope = scope or root
-        out.setdefault(name, []).append((scope.start_byte, scope.end_byte))
+        out.setdefault(name, []).append((scope.start_byte, scope.end_byte, _text(caps["root"][0]) or ""))
     return out
 
 
@@ -380,9 +381,11 @@ def scan_js(source: bytes, path: str, api_names: Iterable[str], methods: Iterabl
     for caps in by_pattern[_P_MEMBER] + by_pattern[_P_SUBSCRIPT] + by_pattern[_P_DESTRUCTURE]:
         obj = caps["obj"][0]
         obj_name = _text(obj) or ""
+        framework = obj_name
         if obj_name not in ROOTS:
-            ranges = aliases.get(obj_name, ())
-            if not any(start <= obj.start_byte < end for start, end in ranges):
+            framework = next((root_name for start, end, root_name in aliases.get(obj_name, ())
+                              if start <= obj.start_byte < end), "")
+            if not framework:
                 continue
         api = _text(caps["prop"][0]) or ""
         member = caps["m"][0]
@@ -390,7 +393,7 @@ def scan_js(source: bytes, path: str, api_names: Iterable[str], methods: Iterabl
         if api == "authorize":
             arg = _scope_of_call(member)
             scope = _string_property(arg, "scope") if arg is not None else None
-        uses.append(JsApiUse(api=api, scope=scope or None, where=locate(member)))
+        uses.append(JsApiUse(api=api, scope=scope or None, where=locate(member), framework=framework))
     for caps in by_pattern[_P_METHOD]:
         uses.append(JsApiUse(api=_text(caps["method"][0]) or "", scope=None, where=locate(caps["m"][0])))
 

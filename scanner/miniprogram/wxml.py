@@ -1,5 +1,12 @@
 """Find PI-collecting WXML components: ``<button open-type=...>``, ``<input type="nickname">``,
-``<camera>``, ``<live-pusher>``, ``<voip-room>``.
+``<camera>``, ``<live-pusher>``, ``<voip-room>``, and ``open-type`` on any other element: a
+custom component (``<my-cell open-type="getUserInfo">``) that passes it on to its inner button.
+
+A bound value (``open-type="{{ button.openType }}"``) is resolved when a string constant is
+assigned to that key (``openType: 'getUserInfo'``, or a component property's
+``value: 'getUserInfo'``) in the page's or component's own ``.js``, else in another JS file of
+the same package (the caller passes a :data:`Resolver`); the element then says where the value
+came from (``bound_from``).
 
 Two inputs:
 
@@ -18,7 +25,12 @@ Two inputs:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+#: resolves the last key of a ``{{ }}`` binding in the WXML file's package: (values, "file:line")
+Resolver = Callable[[str, str], tuple[tuple[str, ...], str | None]]
+_BOUND = re.compile(r"^\s*\{\{\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\s*\[\s*'[\w$]+'\s*\])*)\s*\}\}\s*$")
 
 TAGS = frozenset({"button", "input", "camera", "live-pusher", "voip-room"})
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -40,6 +52,7 @@ class WxmlElement:
     line: int | None
     container: str
     container_line: int
+    bound_from: str | None = None  #: where a ``{{ }}``-bound open-type was resolved (``file:line``)
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -53,31 +66,45 @@ def _split_open_type(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split("|") if v.strip())
 
 
-def scan_wxml(text: str, path: str) -> list[WxmlElement]:
+def binding_key(value: str) -> str | None:
+    """The last key of a simple ``{{ a.b.openType }}`` binding (``openType``), else ``None``."""
+    match = _BOUND.match(value)
+    if match is None:
+        return None
+    return re.split(r"[.\[\]'\s]+", match.group(1).strip("]' "))[-1] or None
+
+
+def scan_wxml(text: str, path: str, resolve: Resolver | None = None) -> list[WxmlElement]:
     """Elements of interest in a WXML source file, with 1-based lines."""
     clean = _WXS.sub(_blank, _COMMENT.sub(_blank, text))
     out: list[WxmlElement] = []
     for match in _TAG.finditer(clean):
         tag = match.group(1).lower()
-        if tag not in TAGS:
-            continue
         attrs: dict[str, str] = {}
         for attr in _ATTR.finditer(match.group(2)):
             value = attr.group(2) or ""
             if value[:1] in {'"', "'"}:
                 value = value[1:-1]
             attrs[attr.group(1).lower()] = value
+        raw_open_type = attrs.get("open-type")
+        if tag not in TAGS and raw_open_type is None:
+            continue
+        open_types, bound_from = _split_open_type(raw_open_type), None
+        key = binding_key(raw_open_type) if raw_open_type and "{{" in raw_open_type else None
+        if key is not None and resolve is not None:
+            open_types, bound_from = resolve(key, path)
         line = clean.count("\n", 0, match.start()) + 1
         element = WxmlElement(
             tag=tag,
-            open_types=_split_open_type(attrs.get("open-type")) if tag == "button" else (),
+            open_types=open_types if tag not in ("input", "camera", "live-pusher", "voip-room") else (),
             input_type=attrs.get("type") if tag == "input" else None,
             file=path,
             line=line,
             container=path,
             container_line=line,
+            bound_from=bound_from,
         )
-        if tag in {"button", "input"} and not element.open_types and not element.input_type:
+        if tag not in ("camera", "live-pusher", "voip-room") and not element.open_types and not element.input_type:
             continue
         out.append(element)
     return out
