@@ -41,6 +41,8 @@ INVOKE_VIRTUAL_LIKE = frozenset((0x6E, 0x72, 0x74, 0x78))  # virtual, interface 
 INVOKE_SUPER = frozenset((0x6F, 0x75))
 FIELD_READ_OPS = frozenset(range(0x52, 0x59)) | frozenset(range(0x60, 0x67))  # iget*, sget*
 SGET_SPUT = frozenset(range(0x60, 0x6E))
+MOVE_OBJECT, MOVE_OBJECT_16 = 0x07, 0x09  # move-object, /from16, /16
+SGET_OBJECT = 0x62
 CONST_STRING = 0x1A
 CONST_STRING_JUMBO = 0x1B
 NEW_INSTANCE = 0x22
@@ -91,9 +93,11 @@ def invoke_registers(data: bytes, pos: int) -> list[int]:
     return regs[:count]
 
 
-def const_strings_before(data: bytes, start: int, stop: int) -> dict[int, int]:
-    """Register -> string index of the last ``const-string[/jumbo]`` into each register, walking the
-    method linearly from ``start`` up to (excluding) byte position ``stop``.
+def const_strings_before(data: bytes, start: int, stop: int, static_strings: dict[int, int] | None = None) -> dict[int, int]:
+    """Register -> string index of the last string constant into each register, walking the
+    method linearly from ``start`` up to (excluding) byte position ``stop``: ``const-string[/jumbo]``,
+    ``move-object`` of a register that holds one, and, with ``static_strings`` (field id ->
+    string id, :mod:`scanner.apk.static_strings`), ``sget-object`` of such a field.
 
     This is the documented, deliberately simple argument tracking: it ignores control flow and
     other writes to the register, so it answers "which constant string was last loaded into this
@@ -108,8 +112,30 @@ def const_strings_before(data: bytes, start: int, stop: int) -> dict[int, int]:
             regs[data[pos + 1]] = _U16.unpack_from(data, pos + 2)[0]
         elif op == CONST_STRING_JUMBO:
             regs[data[pos + 1]] = _U32.unpack_from(data, pos + 2)[0]
+        elif MOVE_OBJECT <= op <= MOVE_OBJECT_16:
+            dest, src = move_registers(data, pos)
+            if src in regs:
+                regs[dest] = regs[src]
+            else:
+                regs.pop(dest, None)
+        elif op == SGET_OBJECT:
+            field = _U16.unpack_from(data, pos + 2)[0]
+            if static_strings is not None and field in static_strings:
+                regs[data[pos + 1]] = static_strings[field]
+            else:
+                regs.pop(data[pos + 1], None)
         pos += width[op] if op else payload_width(data, pos)
     return regs
+
+
+def move_registers(data: bytes, pos: int) -> tuple[int, int]:
+    """(destination, source) registers of a ``move-object``, ``/from16`` or ``/16`` at ``pos``."""
+    op = data[pos]
+    if op == MOVE_OBJECT:
+        return data[pos + 1] & 0xF, data[pos + 1] >> 4
+    if op == MOVE_OBJECT + 1:
+        return data[pos + 1], _U16.unpack_from(data, pos + 2)[0]
+    return _U16.unpack_from(data, pos + 2)[0], _U16.unpack_from(data, pos + 4)[0]
 
 
 def method_refs(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:

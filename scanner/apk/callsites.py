@@ -21,8 +21,13 @@ lands exactly on it (instruction boundary; switch/array payloads skipped whole).
 method's ``insns`` array (androguard's ``get_instructions_idx`` offset is the same in bytes).
 
 Argument-constrained entries (``Settings$Secure.getString`` with ``"android_id"``) count only
-when the parameter's register was last loaded by ``const-string`` with an accepted value before
-the call, in code order within the method (see :func:`scanner.apk.bytecode.const_strings_before`).
+when the parameter's register last held an accepted string constant before the call, in code
+order within the method: loaded by ``const-string``, moved with ``move-object``, or read with
+``sget-object`` from a static field holding that constant (:mod:`scanner.apk.static_strings`;
+see :func:`scanner.apk.bytecode.const_strings_before`).
+
+A method entry of the catalogue (every overload) covers every method id of the DEX with that
+class and name that no exact entry spells; its sites report the overload actually called.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from .bytecode import (
 )
 from .catalogue import ApiCatalogue, ApiEntry
 from .dex import DexFile, dotted
+from .static_strings import static_strings
 
 _INVOKE_CLASS = b"[\x6e-\x72\x74-\x78]"
 _FIELD_CLASS = b"[\x52-\x58\x60-\x66]"
@@ -75,16 +81,25 @@ class CallSite:
         return (self.api_id, self.caller_class, self.caller_method, self.dex, self.offset, self.caller_descriptor)
 
 
-def _resolve(dex: DexFile, catalogue: ApiCatalogue) -> tuple[dict[int, tuple[ApiEntry, ...]], dict[int, tuple[ApiEntry, ...]]]:
+def resolve_members(dex: DexFile, catalogue: ApiCatalogue) -> tuple[dict[int, tuple[ApiEntry, ...]],
+                                                                     dict[int, tuple[ApiEntry, ...]]]:
+    """Method and field ids of this DEX that the catalogue covers, with their entries: exact
+    descriptors first, then every other overload of a method entry's class and name."""
     methods: dict[int, tuple[ApiEntry, ...]] = {}
     fields: dict[int, tuple[ApiEntry, ...]] = {}
+    wide: list[tuple[str, str, tuple[ApiEntry, ...]]] = []
     for (cls, name, proto), entries in catalogue.by_key().items():
-        if entries[0].access == "invoke":
+        if proto is None:
+            wide.append((cls, name, entries))
+        elif entries[0].access == "invoke":
             for idx in dex.find_method_ids(cls, name, proto):
                 methods[idx] = entries
         else:
             for idx in dex.find_field_ids(cls, name, proto):
                 fields[idx] = entries
+    for cls, name, entries in wide:
+        for idx in dex.find_method_ids(cls, name, None):
+            methods.setdefault(idx, entries)
     return methods, fields
 
 
@@ -122,7 +137,7 @@ def candidate_positions(dex: DexFile, pattern: re.Pattern[bytes]) -> dict[tuple[
 def find_call_sites(dex: DexFile, catalogue: ApiCatalogue, *, apply_arguments: bool = True) -> list[CallSite]:
     """Every catalogue site in ``dex``. With ``apply_arguments=False`` argument constraints are
     ignored (every call to the descriptor counts; ``argument`` still reports the constant seen)."""
-    methods, fields = _resolve(dex, catalogue)
+    methods, fields = resolve_members(dex, catalogue)
     if not methods and not fields:
         return []
     data = dex.data
@@ -147,12 +162,13 @@ def find_call_sites(dex: DexFile, catalogue: ApiCatalogue, *, apply_arguments: b
                 for entry in entries:
                     value: str | None = None
                     if entry.argument is not None:
-                        consts = const_strings_before(data, start, pos)
+                        consts = const_strings_before(data, start, pos, static_strings(dex))
                         value = _argument_value(dex, data, pos, op, entry, consts)
                         if apply_arguments and (value is None or not entry.argument.accepts(value)):
                             continue
                     sites.append(CallSite(
-                        api_id=entry.id, api=entry.descriptor, access=entry.access, dex=dex.name,
+                        api_id=entry.id, api=entry.site_descriptor(dex.proto(dex.method_proto[idx])) if entry.all_overloads
+                        else entry.descriptor, access=entry.access, dex=dex.name,
                         caller_class=dotted(caller_cls), caller_method=caller_name, caller_descriptor=caller_proto,
                         caller_class_desc=caller_cls, offset=(pos - start) // 2, argument=value,
                         file_offset=pos, self_ref=_self_ref(dex, start, end, pos, entry.self_check),

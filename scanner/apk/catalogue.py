@@ -1,4 +1,9 @@
-"""The sensitive-API catalogue (``rules/android-apis.yaml``): DEX descriptor -> PI types.
+"""The sensitive-API catalogue (``rules/android-apis.yaml``): method or DEX descriptor -> PI types.
+
+An entry names either a method (``method: "Lcls;->name"``: every overload of that method, in
+every API level, present and future) or one exact member (``descriptor:``, a method prototype
+or a field). Exact method entries refine method entries of the same class and name: an
+overload spelled by an exact entry is that entry's, the rest are the method entry's.
 
 :func:`load_catalogue` reads and validates the pack (PI types against the shared vocabulary,
 descriptor syntax, argument constraints) and returns a frozen :class:`ApiCatalogue` carrying the
@@ -23,11 +28,12 @@ from ..resources import rules_dir
 PACK_ID = "android-apis"
 _METHOD_RE = re.compile(r"^(L[^;\s]+;)->([^(\s]+)\(([^)\s]*)\)(\S+)$")
 _FIELD_RE = re.compile(r"^(L[^;\s]+;)->([^:\s]+):(\S+)$")
+_NAME_RE = re.compile(r"^(L[^;\s]+;)->([^(:\s]+)$")
 _MARKS = ("V", "P", "U")
 _SOURCES = ("A", "C", "H", "K", "U")
-_KEYS = {"id", "descriptor", "access", "pi_types", "permission", "api_level", "verification", "argument", "note",
-         "self_check", "restricted_from_api"}
-_REQUIRED = _KEYS - {"argument", "note", "self_check", "restricted_from_api"}
+_KEYS = {"id", "descriptor", "method", "access", "pi_types", "permission", "api_level", "verification", "argument",
+         "note", "self_check", "restricted_from_api", "checked_api_levels"}
+_REQUIRED = _KEYS - {"argument", "note", "self_check", "restricted_from_api", "descriptor", "method", "checked_api_levels"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ class ArgumentConstraint:
 class ApiEntry:
     """One catalogue entry; ``class_name``/``name``/``proto`` split the descriptor.
 
-    For methods ``proto`` is ``(params)ret``; for fields it is the field type.
+    For methods ``proto`` is ``(params)ret``; for fields it is the field type; for a method
+    entry (every overload) it is ``None`` and ``descriptor`` is ``Lcls;->name``.
     """
 
     id: str
@@ -64,14 +71,25 @@ class ApiEntry:
     note: str | None
     class_name: str
     name: str
-    proto: str
+    proto: str | None
     self_check: str | None = None  #: package_name | own_process (see rules/android-apis.yaml)
     restricted_from_api: int | None = None  #: no value for ordinary apps from this Android version
+    checked_api_levels: tuple[int, ...] = ()  #: Android API levels whose SDK this entry was checked against
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """(class descriptor, member name, prototype or type) -- how DEX ids are matched."""
+    def all_overloads(self) -> bool:
+        """A method entry: every overload of ``class_name->name`` that no exact entry spells."""
+        return self.proto is None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        """(class descriptor, member name, prototype or type; ``None`` for every overload) --
+        how DEX ids are matched."""
         return (self.class_name, self.name, self.proto)
+
+    def site_descriptor(self, proto: str) -> str:
+        """The descriptor of a site: the entry's own, or for a method entry the overload called."""
+        return self.descriptor if self.proto is not None else f"{self.descriptor}{proto}"
 
 
 @dataclass(frozen=True)
@@ -90,10 +108,10 @@ class ApiCatalogue:
                 return entry
         raise KeyError(api_id)
 
-    def by_key(self) -> dict[tuple[str, str, str], tuple[ApiEntry, ...]]:
-        """Entries grouped by (class, name, proto); one descriptor may carry several entries
-        that differ by argument constraint (``Uri.parse`` with different authorities)."""
-        grouped: dict[tuple[str, str, str], list[ApiEntry]] = {}
+    def by_key(self) -> dict[tuple[str, str, str | None], tuple[ApiEntry, ...]]:
+        """Entries grouped by (class, name, proto or ``None``); one descriptor may carry several
+        entries that differ by argument constraint (``Uri.parse`` with different authorities)."""
+        grouped: dict[tuple[str, str, str | None], list[ApiEntry]] = {}
         for entry in self.entries:
             grouped.setdefault(entry.key, []).append(entry)
         return {k: tuple(v) for k, v in grouped.items()}
@@ -146,19 +164,34 @@ def _parse_entry(row: Any, index: int, vocab: PiVocabulary, path: Path) -> ApiEn
     missing = sorted(_REQUIRED - set(row))
     if missing:
         raise _fail(path, f"{where}: missing key(s) {', '.join(missing)}")
-    api_id, descriptor, access = row["id"], row["descriptor"], row["access"]
+    api_id, access = row["id"], row["access"]
     if not isinstance(api_id, str) or not re.fullmatch(r"[A-Za-z0-9_.$]+", api_id):
         raise _fail(path, f"{where}: id must be a dotted identifier")
     if access not in ("invoke", "field"):
         raise _fail(path, f"{where}: access must be 'invoke' or 'field', not {access!r}")
-    m = (_METHOD_RE if access == "invoke" else _FIELD_RE).match(descriptor if isinstance(descriptor, str) else "")
-    if not m:
-        shape = "Lcls;->name(params)ret" if access == "invoke" else "Lcls;->NAME:type"
-        raise _fail(path, f"{where}: descriptor {descriptor!r} is not a DEX {access} reference ({shape})")
-    if access == "invoke":
-        class_name, name, proto = m.group(1), m.group(2), f"({m.group(3)}){m.group(4)}"
+    if ("descriptor" in row) == ("method" in row):
+        raise _fail(path, f"{where}: give exactly one of descriptor (one member) or method (every overload)")
+    params = ""
+    if "method" in row:
+        if access != "invoke":
+            raise _fail(path, f"{where}: method (every overload) applies to invoke entries only")
+        descriptor = row["method"]
+        m = _NAME_RE.match(descriptor if isinstance(descriptor, str) else "")
+        if not m:
+            raise _fail(path, f"{where}: method {descriptor!r} is not Lcls;->name (no prototype: every overload)")
+        class_name, name, proto = m.group(1), m.group(2), None
+        if row.get("argument") is not None:
+            raise _fail(path, f"{where}: an argument constraint needs one overload: give its descriptor")
     else:
-        class_name, name, proto = m.group(1), m.group(2), m.group(3)
+        descriptor = row["descriptor"]
+        m = (_METHOD_RE if access == "invoke" else _FIELD_RE).match(descriptor if isinstance(descriptor, str) else "")
+        if not m:
+            shape = "Lcls;->name(params)ret" if access == "invoke" else "Lcls;->NAME:type"
+            raise _fail(path, f"{where}: descriptor {descriptor!r} is not a DEX {access} reference ({shape})")
+        if access == "invoke":
+            class_name, name, proto, params = m.group(1), m.group(2), f"({m.group(3)}){m.group(4)}", m.group(3)
+        else:
+            class_name, name, proto = m.group(1), m.group(2), m.group(3)
     pi_types = row["pi_types"]
     if not isinstance(pi_types, list) or not all(isinstance(p, str) for p in pi_types):
         raise _fail(path, f"{where}: pi_types must be a list of PI type ids")
@@ -181,7 +214,7 @@ def _parse_entry(row: Any, index: int, vocab: PiVocabulary, path: Path) -> ApiEn
     if argument is not None:
         if access != "invoke":
             raise _fail(path, f"{where}: argument constraints apply to invoke entries only")
-        if argument.param >= _param_count(m.group(3)):
+        if argument.param >= _param_count(params):
             raise _fail(path, f"{where}: argument.param {argument.param} is beyond the method's parameters")
     note = row.get("note")
     if note is not None and not isinstance(note, str):
@@ -192,11 +225,14 @@ def _parse_entry(row: Any, index: int, vocab: PiVocabulary, path: Path) -> ApiEn
     restricted = row.get("restricted_from_api")
     if restricted is not None and (not isinstance(restricted, int) or isinstance(restricted, bool) or restricted < 1):
         raise _fail(path, f"{where}: restricted_from_api must be a positive API level")
+    checked = row.get("checked_api_levels", [])
+    if not isinstance(checked, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in checked):
+        raise _fail(path, f"{where}: checked_api_levels must be a list of API levels")
     return ApiEntry(
         id=api_id, descriptor=descriptor, access=access, pi_types=tuple(pi_types), permission=permission,
         api_level=level, verification=ver["mark"], sources=tuple(ver["sources"]), argument=argument,
         note=note, class_name=class_name, name=name, proto=proto, self_check=self_check,
-        restricted_from_api=restricted,
+        restricted_from_api=restricted, checked_api_levels=tuple(checked),
     )
 
 
@@ -206,7 +242,7 @@ def build_catalogue(source: DataFile) -> ApiCatalogue:
     path, vocab = source.path, vocabulary()
     entries = tuple(_parse_entry(row, i, vocab, path) for i, row in enumerate(source.data["apis"]))
     seen_ids: set[str] = set()
-    seen_rules: set[tuple[tuple[str, str, str], ArgumentConstraint | None]] = set()
+    seen_rules: set[tuple[tuple[str, str, str | None], ArgumentConstraint | None]] = set()
     for entry in entries:
         if entry.id in seen_ids:
             raise _fail(path, f"duplicate id {entry.id!r}")

@@ -334,15 +334,16 @@ class DexFile:
         return (self.type_name(self.field_class[field_idx]), self.string(self.field_name[field_idx]),
                 self.type_name(self.field_type[field_idx]))
 
-    def find_method_ids(self, class_desc: str, name: str, proto: str) -> list[int]:
-        """Method ids spelling exactly ``class_desc->name proto`` (normally zero or one)."""
+    def find_method_ids(self, class_desc: str, name: str, proto: str | None) -> list[int]:
+        """Method ids spelling exactly ``class_desc->name proto`` (normally zero or one); with
+        ``proto`` ``None``, every overload of ``class_desc->name``."""
         return self._find_member_ids(class_desc, name, proto, self.method_class, self.method_name, is_method=True)
 
     def find_field_ids(self, class_desc: str, name: str, type_desc: str) -> list[int]:
         """Field ids spelling exactly ``class_desc->name:type_desc`` (normally zero or one)."""
         return self._find_member_ids(class_desc, name, type_desc, self.field_class, self.field_name, is_method=False)
 
-    def _find_member_ids(self, class_desc: str, name: str, proto: str, classes: Sequence[int],
+    def _find_member_ids(self, class_desc: str, name: str, proto: str | None, classes: Sequence[int],
                          names: Sequence[int], *, is_method: bool) -> list[int]:
         type_idx = self.find_type(class_desc)
         name_idx = self.find_string(name)
@@ -360,9 +361,12 @@ class DexFile:
         i = lo
         while i < len(classes) and classes[i] == type_idx:
             if names[i] == name_idx:
-                other = self.proto(self.method_proto[i]) if is_method else self.type_name(self.field_type[i])
-                if other == proto:
+                if proto is None:
                     found.append(i)
+                else:
+                    other = self.proto(self.method_proto[i]) if is_method else self.type_name(self.field_type[i])
+                    if other == proto:
+                        found.append(i)
             i += 1
         return found
 

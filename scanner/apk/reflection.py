@@ -3,7 +3,9 @@
 SDKs read identifiers through reflection so that a scanner looking for ``invoke-virtual
 TelephonyManager->getDeviceId()`` misses them. Within one method this resolves the lookup
 ``Class.getMethod(name, …)`` / ``getDeclaredMethod(name, …)`` when ``name`` is a constant
-string loaded into its register (``const-string``), and the class when it is a constant too
+string in its register (``const-string``, moved with ``move-object``, or read with
+``sget-object`` from a static field that holds a constant: :mod:`scanner.apk.static_strings`),
+and the class when it is a constant too
 (``const-class``, or ``Class.forName("…")`` whose result is moved into the receiver register).
 A lookup whose name names a catalogue method (of that class, when the class is known; by its
 name alone otherwise) becomes a call site with ``access: reflection`` at the lookup's offset.
@@ -25,13 +27,18 @@ from .bytecode import (
     CONST_STRING,
     CONST_STRING_JUMBO,
     INVOKE_OPS,
+    MOVE_OBJECT,
+    MOVE_OBJECT_16,
+    SGET_OBJECT,
     WIDTH,
     boundaries_hit,
     invoke_registers,
+    move_registers,
     payload_width,
 )
 from .catalogue import ApiCatalogue, ApiEntry
 from .dex import DexFile, dotted
+from .static_strings import static_strings
 
 _LOOKUPS = (("getMethod", "(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;"),
             ("getDeclaredMethod", "(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;"))
@@ -90,7 +97,21 @@ def find_reflective_sites(dex: DexFile, catalogue: ApiCatalogue) -> tuple[list[R
             if op == 0:
                 at += payload_width(data, at)
                 continue
-            if op == CONST_STRING:
+            if MOVE_OBJECT <= op <= MOVE_OBJECT_16:
+                dest, src = move_registers(data, at)
+                for held in (consts, classes):
+                    if src in held:
+                        held[dest] = held[src]
+                    else:
+                        held.pop(dest, None)
+            elif op == SGET_OBJECT:
+                field = _U16.unpack_from(data, at + 2)[0]
+                statics = static_strings(dex)
+                if field in statics:
+                    consts[data[at + 1]] = statics[field]
+                else:
+                    consts.pop(data[at + 1], None)
+            elif op == CONST_STRING:
                 consts[data[at + 1]] = _U16.unpack_from(data, at + 2)[0]
             elif op == CONST_STRING_JUMBO:
                 consts[data[at + 1]] = int.from_bytes(data[at + 2:at + 6], "little")

@@ -1,5 +1,7 @@
 """Oracle: our catalogue call sites equal androguard's (AnalyzeAPK xrefs) on every corpus APK.
 
+Every overload counts: a method entry of the catalogue (``method: Lcls;->name``) stands for
+every ``MethodAnalysis`` androguard has with that class and name, whatever its descriptor.
 Method sites are compared with ``MethodAnalysis.get_xref_from()`` of the catalogue methods, which
 androguard keys by the class/name/descriptor written in the method id -- the definition
 scanner.apk.callsites implements. androguard makes no xrefs for fields outside the app, so field
@@ -44,15 +46,19 @@ def _androguard(path: Path) -> tuple[set[Site], set[Site]]:
     logger.disable("androguard")
     _apk, _dexes, dx = AnalyzeAPK(str(path))
     catalogue = default_catalogue()
-    invoke = {e.key: e.descriptor for e in catalogue.entries if e.access == "invoke"}
+    invoke = {e.key: e.descriptor for e in catalogue.entries if e.access == "invoke" and not e.all_overloads}
+    every_overload = {(e.class_name, e.name) for e in catalogue.entries if e.all_overloads}
     field = {e.key: e.descriptor for e in catalogue.entries if e.access == "field"}
-    classes = {k[0] for k in invoke}
+    classes = {k[0] for k in invoke} | {k[0] for k in every_overload}
     methods: set[Site] = set()
     for ca in dx.get_classes():
         if ca.name not in classes:
             continue
         for ma in ca.get_methods():
-            api = invoke.get((ca.name, ma.name, ma.descriptor.replace(" ", "")))
+            descriptor = ma.descriptor.replace(" ", "")
+            api = invoke.get((ca.name, ma.name, descriptor))
+            if api is None and (ca.name, ma.name) in every_overload:
+                api = f"{ca.name}->{ma.name}{descriptor}"
             if api is None:
                 continue
             for caller_cls, caller, off in ma.get_xref_from():

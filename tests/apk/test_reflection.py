@@ -18,6 +18,44 @@ from scanner.testing.corpus import REPO
 REFLECT = """.class public Lcn/piscan/demo/Reflect;
 .super Ljava/lang/Object;
 
+.field private static final NAME:Ljava/lang/String; = "getSubscriberId"
+
+.field public static KEY:Ljava/lang/String;
+
+.method static constructor <clinit>()V
+    .registers 1
+    const-string v0, "android_id"
+    sput-object v0, Lcn/piscan/demo/Reflect;->KEY:Ljava/lang/String;
+    return-void
+.end method
+
+.method public static staticFinalName(Landroid/telephony/TelephonyManager;)Ljava/lang/Object;
+    .registers 5
+    const-class v0, Landroid/telephony/TelephonyManager;
+    sget-object v3, Lcn/piscan/demo/Reflect;->NAME:Ljava/lang/String;
+    move-object v1, v3
+    const/4 v2, 0x0
+    new-array v2, v2, [Ljava/lang/Class;
+    invoke-virtual {v0, v1, v2}, Ljava/lang/Class;->getDeclaredMethod(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;
+    move-result-object v0
+    return-object v0
+.end method
+
+.method public static androidIdThroughAField(Landroid/content/ContentResolver;)Ljava/lang/String;
+    .registers 2
+    sget-object v0, Lcn/piscan/demo/Reflect;->KEY:Ljava/lang/String;
+    invoke-static {p0, v0}, Landroid/provider/Settings$Secure;->getString(Landroid/content/ContentResolver;Ljava/lang/String;)Ljava/lang/String;
+    move-result-object v0
+    return-object v0
+.end method
+
+.method public static newestOverload(Landroid/location/LocationManager;Landroid/location/LocationRequest;Ljava/util/concurrent/Executor;Landroid/location/LocationListener;)V
+    .registers 5
+    const-string v0, "gps"
+    invoke-virtual {p0, v0, p1, p2, p3}, Landroid/location/LocationManager;->requestLocationUpdates(Ljava/lang/String;Landroid/location/LocationRequest;Ljava/util/concurrent/Executor;Landroid/location/LocationListener;)V
+    return-void
+.end method
+
 .method public static constantName(Landroid/telephony/TelephonyManager;)Ljava/lang/Object;
     .registers 5
     const-class v0, Landroid/telephony/TelephonyManager;
@@ -101,7 +139,16 @@ def test_constant_names_resolve_and_computed_names_are_a_limitation(tmp_path: Pa
         'reflection: getMethod("getDeviceId") on android.telephony.TelephonyManager'
     assert found[("forName", "wifiinfo.getMacAddress")]["argument"] == \
         'reflection: getMethod("getMacAddress") on android.net.wifi.WifiInfo'
+    static_final = found[("staticFinalName", "telephony.getSubscriberId")]  # a static final String field
+    assert static_final["argument"] == 'reflection: getMethod("getSubscriberId") on android.telephony.TelephonyManager'
+    assert static_final["file_offset"] > 0 and static_final["offset"] >= 0
     assert not [c for c in _reflective(result) if c["caller"]["method"] == "computedName"]
+    direct = {(c["caller"]["method"], c["api_id"]): c for c in result["facts"]["api_calls"] if c["access"] == "invoke"}
+    # "android_id" reaches Settings.Secure.getString through a static field set in <clinit>
+    assert direct[("androidIdThroughAField", "settings.secure.getString.android_id")]["argument"] == "android_id"
+    # the API 31 overload, listed nowhere in the catalogue, is found through its method entry
+    assert direct[("newestOverload", "location.requestLocationUpdates")]["api"].endswith(
+        "(Ljava/lang/String;Landroid/location/LocationRequest;Ljava/util/concurrent/Executor;Landroid/location/LocationListener;)V")
     [limit] = [lim for lim in result["limitations"] if lim["kind"] == "reflection_unresolved"]
     assert limit["detail"].startswith("1 reflective method lookup(s)")
     assert result["complete"] is False
