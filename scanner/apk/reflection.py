@@ -99,11 +99,14 @@ def find_reflective_sites(dex: DexFile, catalogue: ApiCatalogue) -> tuple[list[R
                 continue
             if MOVE_OBJECT <= op <= MOVE_OBJECT_16:
                 dest, src = move_registers(data, at)
-                for held in (consts, classes):
-                    if src in held:
-                        held[dest] = held[src]
-                    else:
-                        held.pop(dest, None)
+                if src in consts:
+                    consts[dest] = consts[src]
+                else:
+                    consts.pop(dest, None)
+                if src in classes:
+                    classes[dest] = classes[src]
+                else:
+                    classes.pop(dest, None)
             elif op == SGET_OBJECT:
                 field = _U16.unpack_from(data, at + 2)[0]
                 statics = static_strings(dex)

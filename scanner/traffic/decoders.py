@@ -557,8 +557,9 @@ def _multipart(out: Decoded, at: _At, body: bytes, content_type: str) -> None:
         return
     for index, part in enumerate(message.iter_parts()):
         name = part.get_param("name", header="content-disposition") or str(index)
-        payload = part.get_payload(decode=True) or b""
-        _payload(out, at.step(f":multipart:{name}", f"multipart:{name}"), payload, part.get_content_type())
+        payload = part.get_payload(decode=True)
+        _payload(out, at.step(f":multipart:{name}", f"multipart:{name}"), payload if isinstance(payload, bytes) else b"",
+                 part.get_content_type())
 
 
 def _protobuf(out: Decoded, at: _At, fields: list[ProtoField]) -> None:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from .. import safejson
@@ -74,7 +74,7 @@ def iter_mitm(path: Path) -> Iterator[RequestData]:
                 state = compat.migrate_flow(state)
                 if state.get("type") != "http":
                     continue
-                yield from requests_of_state(state)
+                yield from requests_of_state(cast(dict[str, Any], state))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise InputError(f"not a readable mitmproxy capture: flow {index}: {exc}", path) from None
 
