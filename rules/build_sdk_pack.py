@@ -3,7 +3,10 @@
 
 Sources (all read locally; nothing is downloaded):
 
-* ``exodus``      εxodus tracker list as shipped by MobSF 4.5.3 (``exodus_trackers.mobsf-4.5.3.json``)
+* ``exodus``      εxodus tracker list as shipped by MobSF 4.5.3 (``exodus_trackers.mobsf-4.5.3.json``):
+                  **not in the shipped pack**. εxodus data is AGPL-3.0 and MobSF GPL-3.0; PIScan and
+                  its packs ship under Apache-2.0, so the default build leaves this list out.
+                  ``--include-exodus`` builds a pack with it for local use only (never commit it).
 * ``appscan``     TongchengOpenSource/AppScan Chinese SDK prefixes (``appscan-tongcheng-sdk.pylist.txt``,
                   a Python literal read with ``ast.literal_eval``)
 * ``libchecker``  LibChecker rules bundle v42 (``libchecker-rules-bundle-v42.rules.csv``)
@@ -46,6 +49,13 @@ SOURCE_FILES = {
     "appscan": "appscan-tongcheng-sdk.pylist.txt",
     "libchecker": "libchecker-rules-bundle-v42.rules.csv",
     "apk-analyzer": "apk-analyzer-1.32.0-curated-sdk-signatures.tar.gz",
+}
+SOURCE_LICENCES = {
+    "exodus": "AGPL-3.0 (εxodus), as shipped in MobSF (GPL-3.0)",
+    "appscan": "Apache-2.0",
+    "libchecker": "Apache-2.0",
+    "apk-analyzer": "MIT",
+    "curated": "Apache-2.0",
 }
 SIG_KINDS = ("code_prefix", "class_suffix", "component", "meta_data", "action", "native_lib", "host")
 CATEGORIES = (
@@ -504,17 +514,23 @@ def check_curated(curated: dict[str, Any]) -> None:
             raise SystemExit(f"{CURATED}: sdk {row['id']}: unknown category {row.get('category')!r}")
 
 
-def build(signatures: Path) -> tuple[dict[str, str], list[str]]:
-    """Build the pack; return {file name: YAML text} and the build notes."""
+SHIPPED_SOURCES = ("appscan", "libchecker", "apk-analyzer")  #: licences compatible with Apache-2.0
+
+
+def build(signatures: Path, include_exodus: bool = False) -> tuple[dict[str, str], list[str]]:
+    """Build the pack; return {file name: YAML text} and the build notes. The εxodus list
+    (AGPL-3.0 via GPL-3.0 MobSF) is read only with ``include_exodus``, for local use."""
+    used = {sid: fname for sid, fname in SOURCE_FILES.items() if sid in SHIPPED_SOURCES or include_exodus}
     curated = yaml.safe_load(CURATED.read_text(encoding="utf-8"))
     check_curated(curated)
     pi_ids = {row["id"] for row in yaml.safe_load(PI_TYPES.read_text(encoding="utf-8"))["pi_types"]}
-    for name in SOURCE_FILES.values():
+    for name in used.values():
         if not (signatures / name).is_file():
             raise SystemExit(f"{signatures / name}: source list missing")
     builder = Builder(curated, pi_ids)
     builder.add_curated()
-    builder.add_exodus(signatures / SOURCE_FILES["exodus"])
+    if include_exodus:
+        builder.add_exodus(signatures / SOURCE_FILES["exodus"])
     builder.add_apk_analyzer(signatures / SOURCE_FILES["apk-analyzer"])
     builder.add_appscan(signatures / SOURCE_FILES["appscan"])
     builder.add_libchecker(signatures / SOURCE_FILES["libchecker"])
@@ -529,8 +545,11 @@ def build(signatures: Path) -> tuple[dict[str, str], list[str]]:
         "sdk_count": len(rows),
         "origin_counts": {o: sum(1 for r in rows if r["origin"] == o) for o in sorted({r["origin"] for r in rows})},
         "sources": [
-            {"id": sid, "file": fname, "sha256": sha256_file(signatures / fname)} for sid, fname in sorted(SOURCE_FILES.items())
-        ] + [{"id": "curated", "file": "rules/sdk-sources/curated-cn.yaml", "sha256": sha256_file(CURATED)}],
+            {"id": sid, "file": fname, "sha256": sha256_file(signatures / fname), "licence": SOURCE_LICENCES[sid]}
+            for sid, fname in sorted(used.items())
+        ] + [{"id": "curated", "file": "rules/sdk-sources/curated-cn.yaml", "sha256": sha256_file(CURATED),
+               "licence": SOURCE_LICENCES["curated"]}],
+        "licence": "Apache-2.0" if not include_exodus else "AGPL-3.0 (includes εxodus data): local use only, do not ship",
         "categories": sorted({r["category"] for r in rows}),
         # legal names under which privacy policies and SDK lists name a vendor (第三方名称), for
         # matching declared SDKs by operator (scanner/policy/sdklist.py)
@@ -556,8 +575,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "sdks")
     parser.add_argument("--check", action="store_true", help="compare with the committed pack instead of writing")
     parser.add_argument("--notes", action="store_true", help="print what was dropped and why")
+    parser.add_argument("--include-exodus", action="store_true",
+                        help="also read the εxodus list (AGPL-3.0): a pack for local use only, never to ship")
     args = parser.parse_args(argv)
-    files, notes = build(args.signatures)
+    files, notes = build(args.signatures, include_exodus=args.include_exodus)
     if args.notes:
         print("\n".join(notes))
     existing = {p.name for p in args.out.glob("*.yaml")} if args.out.is_dir() else set()

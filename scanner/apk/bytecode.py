@@ -10,6 +10,7 @@ verifier and androguard's linear sweep do.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 # Width in code units per opcode (Dalvik formats, dalvik-bytecode reference).
 _UNITS = [1] * 256
@@ -93,11 +94,13 @@ def invoke_registers(data: bytes, pos: int) -> list[int]:
     return regs[:count]
 
 
-def const_strings_before(data: bytes, start: int, stop: int, static_strings: dict[int, int] | None = None) -> dict[int, int]:
+def const_strings_before(data: bytes, start: int, stop: int,
+                         static_strings: Callable[[], dict[int, int]] | None = None) -> dict[int, int]:
     """Register -> string index of the last string constant into each register, walking the
     method linearly from ``start`` up to (excluding) byte position ``stop``: ``const-string[/jumbo]``,
-    ``move-object`` of a register that holds one, and, with ``static_strings`` (field id ->
-    string id, :mod:`scanner.apk.static_strings`), ``sget-object`` of such a field.
+    ``move-object`` of a register that holds one, and, with ``static_strings`` (called at the
+    first ``sget-object``: field id -> string id, :mod:`scanner.apk.static_strings`), ``sget-object``
+    of such a field.
 
     This is the documented, deliberately simple argument tracking: it ignores control flow and
     other writes to the register, so it answers "which constant string was last loaded into this
@@ -120,8 +123,9 @@ def const_strings_before(data: bytes, start: int, stop: int, static_strings: dic
                 regs.pop(dest, None)
         elif op == SGET_OBJECT:
             field = _U16.unpack_from(data, pos + 2)[0]
-            if static_strings is not None and field in static_strings:
-                regs[data[pos + 1]] = static_strings[field]
+            statics = static_strings() if static_strings is not None else {}
+            if field in statics:
+                regs[data[pos + 1]] = statics[field]
             else:
                 regs.pop(data[pos + 1], None)
         pos += width[op] if op else payload_width(data, pos)

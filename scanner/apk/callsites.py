@@ -162,7 +162,7 @@ def find_call_sites(dex: DexFile, catalogue: ApiCatalogue, *, apply_arguments: b
                 for entry in entries:
                     value: str | None = None
                     if entry.argument is not None:
-                        consts = const_strings_before(data, start, pos, static_strings(dex))
+                        consts = const_strings_before(data, start, pos, lambda: static_strings(dex))
                         value = _argument_value(dex, data, pos, op, entry, consts)
                         if apply_arguments and (value is None or not entry.argument.accepts(value)):
                             continue

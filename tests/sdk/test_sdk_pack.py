@@ -75,20 +75,30 @@ def test_every_record_has_provenance_and_valid_fields(pack) -> None:
 
 def test_known_records_merge_every_source(pack) -> None:
     umeng = pack.get("umeng_analytics")
-    assert set(umeng.provenance) == {"apk-analyzer", "appscan", "curated", "exodus", "libchecker"}
+    assert set(umeng.provenance) == {"apk-analyzer", "appscan", "curated", "libchecker"}
     by_value = {s.value: s for s in umeng.signatures}
-    assert by_value["com.umeng.analytics"].sources == ("appscan", "curated", "exodus")
+    assert by_value["com.umeng.analytics"].sources == ("appscan", "curated")
     assert by_value["UMENG_APPKEY"].kind == "meta_data"
     bugly = pack.get("bugly")
     libs = {s.value: s.sources for s in bugly.of_kind("native_lib")}
     assert "libchecker" in libs["libBugly.so"]
-    # εxodus gives Pangle the whole com.bytedance namespace: the build drops it as too generic
+    # the generic com.bytedance namespace is never Pangle's
     pangle = pack.get("pangle")
     assert "com.bytedance" not in {s.value for s in pangle.of_kind("code_prefix")}
     assert "com.bytedance.sdk.openadsdk" in {s.value for s in pangle.of_kind("code_prefix")}
     # AppScan files cn.jiguang under JPush; the curated record rejects it (JMLink etc. share it)
     assert "cn.jiguang" not in {s.value for s in pack.get("jpush").of_kind("code_prefix")}
     assert "cn.jiguang" in {s.value for s in pack.get("jiguang_core").of_kind("code_prefix")}
+
+
+def test_the_shipped_pack_holds_no_copyleft_data(pack) -> None:
+    """εxodus (AGPL-3.0, via GPL-3.0 MobSF) is left out of the Apache-2.0 pack: no record and no
+    signature rests on it, and the pack states each source's licence."""
+    assert all("exodus" not in rec.provenance for rec in pack.sdks)
+    meta = yaml.safe_load((PACK_DIR / "_pack.yaml").read_text(encoding="utf-8"))
+    assert meta["licence"] == "Apache-2.0"
+    assert {row["id"]: row["licence"] for row in meta["sources"]} == {
+        "apk-analyzer": "MIT", "appscan": "Apache-2.0", "curated": "Apache-2.0", "libchecker": "Apache-2.0"}
 
 
 def test_pack_version_and_sha256_are_stable(pack) -> None:
