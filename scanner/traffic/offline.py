@@ -8,14 +8,13 @@ evidence) for ``piscan scan APP.apk --session DIR``.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from dataclasses import replace
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from .. import safejson
 from ..budgets import budgets
@@ -125,10 +124,22 @@ def _har_value(obj: Any, key: str, kind: type | tuple[type, ...], where: str, de
 
 
 def iter_har(path: Path) -> Iterator[RequestData]:
-    """HTTP requests of a HAR 1.2 file, in entry order; ``InputError`` (one line naming the entry
-    and the field) on a bad file. The file is read within the ``file_bytes`` budget."""
+    """HTTP requests of a HAR 1.2 file, in entry order, each read by mitmproxy's own HAR reader
+    (``mitmproxy.io.har.request_to_flow``, what ``FlowReader`` uses for ``.har``); ``InputError``
+    (one line naming the entry and the field) on a bad file. The file is read within the
+    ``file_bytes`` budget and its JSON nesting is bounded before mitmproxy sees an entry.
+
+    Added to mitmproxy's reading: the request keeps the exported headers and bytes (a base64
+    ``postData``, as some exporters write binary bodies, is decoded; mitmproxy's reader would
+    re-encode the text and add a Content-Length), an entry without a response (a request that
+    failed) gets an empty one, and ``time_end`` stays unknown (HAR's ``time`` ends with the
+    response, not the request)."""
+    from mitmproxy.io.har import fix_headers, request_to_flow
+
+    from .flowdata import request_data
+
     try:
-        data = safejson.loads(read_regular(path, budgets().file_bytes).decode("utf-8"))
+        data = safejson.loads(read_regular(path, budgets().file_bytes).decode("utf-8-sig"))
         entries = _har_value(_har_value(data, "log", dict, "HAR"), "entries", list, "log")
     except InputError:
         raise
@@ -142,30 +153,41 @@ def iter_har(path: Path) -> Iterator[RequestData]:
         where = f"entries[{index}]"
         try:
             req = _har_value(entry, "request", dict, where)
-            url = _har_value(req, "url", str, f"{where}.request")
-            parts = urlsplit(url)
-            headers = tuple((_har_value(h, "name", str, f"{where}.request.headers[{i}]").encode("latin-1", "replace"),
-                             _har_value(h, "value", str, f"{where}.request.headers[{i}]").encode("utf-8", "surrogatepass"))
-                            for i, h in enumerate(_har_value(req, "headers", list, f"{where}.request", [])))
+            _har_value(req, "url", str, f"{where}.request")
+            _har_time(_har_value(entry, "startedDateTime", str, where))
+            for i, header in enumerate(_har_value(req, "headers", list, f"{where}.request", [])):
+                _har_value(header, "name", str, f"{where}.request.headers[{i}]")
+                _har_value(header, "value", str, f"{where}.request.headers[{i}]")
             post = _har_value(req, "postData", dict, f"{where}.request", {})
             text = _har_value(post, "text", str, f"{where}.request.postData", "")
-            content = (base64.b64decode(text) if post.get("encoding") == "base64"
-                       else text.encode("utf-8", "surrogatepass"))
-            yield RequestData(
-                flow_id=f"har:{index}",
-                timestamp=_har_time(_har_value(entry, "startedDateTime", str, where)),
-                method=_har_value(req, "method", str, f"{where}.request"),
-                scheme=parts.scheme,
-                host=parts.hostname or "",
-                port=parts.port or (443 if parts.scheme == "https" else 80),
-                url=url,
-                path=parts.path + (f"?{parts.query}" if parts.query else ""),
-                http_version=_har_value(req, "httpVersion", str, f"{where}.request", "HTTP/1.1"),
-                headers=headers,
-                content=content,
-            )
-        except (ValueError, binascii.Error, OverflowError) as exc:
-            raise InputError(f"HAR {where}: {exc}", path) from None
+        except ValueError as exc:
+            raise InputError(f"HAR {exc}", path) from None
+        try:
+            flow = request_to_flow(_with_har_defaults(entry, req))
+            # the request exactly as exported: mitmproxy's reader re-encodes a text body and sets
+            # Content-Length; the headers and bytes the HAR holds are what was sent
+            flow.request.headers = fix_headers(req.get("headers") or [])
+            flow.request.raw_content = (base64.b64decode(text) if post.get("encoding") == "base64"
+                                        else text.encode("utf-8", "surrogatepass"))
+        except KeyError as exc:
+            raise InputError(f"HAR {where}: missing field {exc}", path) from None
+        except Exception as exc:  # noqa: BLE001 - mitmproxy's reader raises what it meets; one line each
+            raise InputError(f"HAR {where}: {type(exc).__name__}: {exc}", path) from None
+        yield replace(request_data(flow), flow_id=f"har:{index}", timestamp_end=None)
+
+
+def _with_har_defaults(entry: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
+    """The fields mitmproxy's HAR reader requires and HAR exporters may omit, with neutral values."""
+    response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+    return {
+        **entry, "time": entry.get("time") if isinstance(entry.get("time"), (int, float)) else 0,
+        "request": {**req, "method": req.get("method") or "GET", "httpVersion": req.get("httpVersion") or "HTTP/1.1",
+                    "headers": req.get("headers") or [], "postData": {"text": req.get("postData", {}).get("text") or ""}},
+        "response": {"status": response.get("status") if isinstance(response.get("status"), int) else 0,
+                     "httpVersion": response.get("httpVersion") or "HTTP/1.1",
+                     "headers": response.get("headers") if isinstance(response.get("headers"), list) else [],
+                     "content": response.get("content") if isinstance(response.get("content"), dict) else {}},
+    }
 
 
 def iter_capture(path: str | Path) -> Iterator[RequestData]:
