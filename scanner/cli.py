@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     args = sys.argv[1:] if argv is None else list(argv)
+    if os.name != "posix":  # POSIX file modes, signals and process groups throughout (docs/architecture.md)
+        return fatal("PIScan runs on Linux and macOS; on Windows use WSL 2", ExitCode.USAGE)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -145,6 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+_OUT_OF_MEMORY = ("out of memory: the input needs more than the scan's memory budget (PISCAN_MAX_MEMORY_BYTES) "
+                  "or the machine can give; see docs/hostile-inputs.md")
+
+
+def _internal(exc: Exception) -> int:
+    """A bug: exit code 4 with one line (the traceback with PISCAN_DEBUG=1)."""
+    if os.environ.get("PISCAN_DEBUG") == "1":
+        raise exc
+    return fatal(f"internal error: {type(exc).__name__}: {exc} (please report this with the command you ran; "
+                 "set PISCAN_DEBUG=1 for a traceback)", ExitCode.INTERNAL)
 
 
 def _run(args: list[str]) -> int:
@@ -171,18 +185,21 @@ def _run(args: list[str]) -> int:
     except Terminated:
         return fatal("terminated (SIGTERM)", ExitCode.TERMINATED)
     except MemoryError:
-        return fatal("out of memory: the input needs more than the scan's memory budget (PISCAN_MAX_MEMORY_BYTES) "
-                     "or the machine can give; see docs/hostile-inputs.md", ExitCode.INPUT)
+        return fatal(_OUT_OF_MEMORY, ExitCode.INPUT)
     except ScanTimeout as exc:
         return fatal(str(exc), ExitCode.INPUT)
+    except ImportError as exc:
+        from .traffic.availability import missing_mitmproxy, unavailable
+
+        if missing_mitmproxy(exc):  # Python 3.11: installed without mitmproxy (docs/architecture.md)
+            error = unavailable()
+            return fatal(error.line(), error.exit_code)
+        if "failed to map segment" in str(exc) or "Cannot allocate memory" in str(exc):
+            # a lazily imported extension module could not be mapped under the memory budget
+            return fatal(_OUT_OF_MEMORY, ExitCode.INPUT)
+        return _internal(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into exit code 4
-        if os.environ.get("PISCAN_DEBUG") == "1":
-            raise
-        return fatal(
-            f"internal error: {type(exc).__name__}: {exc} (please report this with the command you ran; "
-            "set PISCAN_DEBUG=1 for a traceback)",
-            ExitCode.INTERNAL,
-        )
+        return _internal(exc)
     return int(rv) if isinstance(rv, int) else 0
 
 

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from scanner.testing.corpus import CORPUS_REASON, REPO, corpus_dir
+from scanner.traffic.availability import NEEDS, mitmproxy_available
+
+#: modules that import mitmproxy when imported (docs/architecture.md "Supported Pythons")
+_MITMPROXY_MODULE = re.compile(r"^(?:from|import) mitmproxy\b|^(?:from|import) scanner\.traffic\.(?:addon|flowdata|synthetic)\b",
+                               re.M)
+
+
+class _NeedsMitmproxyModule(pytest.Module):
+    """A test module that imports mitmproxy, on an installation without it: one skipped item
+    with the reason, instead of an import error."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [_NeedsMitmproxyItem.from_parent(self, name="needs_mitmproxy")]
+
+
+class _NeedsMitmproxyItem(pytest.Item):
+    def runtest(self) -> None:
+        pytest.skip(f"{self.path.name}: {NEEDS}")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.path.name}: needs mitmproxy"
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Modules that need mitmproxy at import become one skipped item when it is not installed."""
+    if mitmproxy_available():
+        return None
+    text = module_path.read_text(encoding="utf-8", errors="replace")
+    if "traffic" in module_path.parts or _MITMPROXY_MODULE.search(text):
+        return _NeedsMitmproxyModule.from_parent(parent, path=module_path)
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:

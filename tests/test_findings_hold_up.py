@@ -16,6 +16,7 @@ import pytest
 from scanner.cli import main
 from scanner.report.chromium import find_chromium
 from scanner.testing.corpus import REPO
+from scanner.testing.requirements import needs_mitmproxy
 
 BUILD = REPO / "samples" / "build_sample.sh"
 GETACTIVITY = "apk/getactivity-androidproject-2019-09.apk"
@@ -202,6 +203,7 @@ def _prose(html: str) -> str:
     return re.sub(r"[\w-]+(?:\.[\w-]+)+", " ", text)  # host names, package and class names
 
 
+@needs_mitmproxy  # the sample report joins samples/session
 def test_the_zh_report_has_no_english_prose(tmp_path: Path, sample_apk: Path) -> None:
     _scan(sample_apk, tmp_path / "out", "--session", str(REPO / "samples" / "session"), "--category", "38",
           "-f", "json,html", "--policy", str(REPO / "samples" / "policy" / "privacy-policy.md"),
@@ -214,6 +216,7 @@ def test_the_zh_report_has_no_english_prose(tmp_path: Path, sample_apk: Path) ->
     assert offenders == [], offenders
 
 
+@needs_mitmproxy  # the sample report joins samples/session
 def test_the_conclusion_table_of_the_sample_fits_the_first_a4_page(tmp_path: Path, sample_apk: Path) -> None:
     if not (find_chromium() and shutil.which("pdftotext")):
         pytest.skip("needs headless Chromium (Debian package `chromium`) and pdftotext (poppler-utils)")

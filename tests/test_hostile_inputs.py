@@ -21,6 +21,7 @@ import pytest
 
 from scanner.testing import hostile as h
 from scanner.testing.corpus import REPO
+from scanner.testing.requirements import skip_unless_runnable
 
 MiB = 1 << 20
 MAX_RSS_MB = 500
@@ -181,6 +182,7 @@ def test_hostile_input(name: str, tmp_path: Path) -> None:
     (work / "tmp").mkdir(parents=True)
     env = {**os.environ, "TMPDIR": str(work / "tmp"), **dict(case.env)}
     args = [a.replace("{input}", str(target)) for a in case.command]
+    skip_unless_runnable(args)
     if args[0] == "scan":
         args += ["-o", "out", "-f", "json", "-q"]
     code, stderr, rss_mb, seconds = _run(args, work, env)

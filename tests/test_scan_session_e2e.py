@@ -10,6 +10,9 @@ from pathlib import Path
 from scanner.cli import main
 from scanner.schema import validation_errors
 from scanner.testing.corpus import REPO
+from scanner.testing.requirements import needs_mitmproxy
+
+pytestmark = needs_mitmproxy  # every test joins a proxy session
 
 SESSION = REPO / "samples" / "session"  #: recorded for the demo APK, with another app's traffic mixed in
 UNBOUND = REPO / "tests" / "data" / "session-unbound"  #: recorded for no app

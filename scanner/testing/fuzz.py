@@ -136,6 +136,8 @@ def target_rules(data: bytes) -> None:
     check_pack_text(data.decode("utf-8", "replace"), "fuzz.yaml")
 
 
+#: targets that read captures with mitmproxy (not installed on Python 3.11: docs/architecture.md)
+NEEDS_MITMPROXY = frozenset({"har", "mitm"})
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "dex": target_dex, "apk": target_apk, "wxapkg": target_wxapkg, "mp_config": target_mp_config,
     "js": target_js, "har": target_har, "mitm": target_mitm, "rules": target_rules,

@@ -18,6 +18,7 @@ from scanner.cli import main
 from scanner.result import dumps
 from scanner.testing.samples import sample_result
 from scanner.testing.corpus import REPO
+from scanner.testing.requirements import needs_mitmproxy, skip_unless_runnable
 
 SAMPLE_APK = REPO / "samples" / "piscan-demo.apk"
 SAMPLE_SESSION = REPO / "samples" / "session"
@@ -215,6 +216,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PISCAN_CHROMIUM", "/nonexistent/chromium")  # only the pdf case renders with it
+    skip_unless_runnable(argv)
     before = _listing(bad_dir)
     assert main(argv) == code
     err = capsys.readouterr().err
@@ -242,6 +244,7 @@ UNWRITABLE = Path("/sys/piscan-cannot-write-here")
     ids=["report", "traffic-analyze", "device-init", "scan"],
 )
 def test_unwritable_output_is_a_usage_error(argv: list[str], bad_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    skip_unless_runnable(argv)
     before = _listing(bad_dir)
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -278,6 +281,7 @@ def test_device_init_refuses_to_clobber_then_force_overwrites(bad_dir: Path, cap
     assert "wrote existing" in capsys.readouterr().out
 
 
+@needs_mitmproxy
 def test_traffic_analyze_keeps_the_complete_flows_of_a_cut_off_capture(bad_dir: Path, capsys) -> None:
     """A proxy killed mid-write leaves a cut-off last record: the complete flows are analysed."""
     assert main(["traffic", "analyze", "cut-off.mitm", "-o", "out.json"]) == 0
@@ -300,6 +304,7 @@ def test_verify_reports_a_torn_last_line_as_not_sealed(bad_dir: Path, capsys) ->
     assert "NOT SEALED: marks.jsonl line 3: incomplete last line (cut off by a crash): not sealed" in out
 
 
+@needs_mitmproxy
 def test_traffic_analyze_accepts_torn_marks(bad_dir: Path, capsys) -> None:
     session = bad_dir / "killed"
     shutil.copytree(SAMPLE_SESSION, session)
@@ -320,6 +325,7 @@ def test_scan_output_folder_is_created_only_on_success(bad_dir: Path, capsys) ->
 
 
 @pytest.mark.corpus
+@needs_mitmproxy
 def test_real_files_of_the_wrong_kind_are_refused_in_one_line(
     corpus: Path, bad_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

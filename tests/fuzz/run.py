@@ -26,7 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from scanner.testing.fuzz import TARGETS, Hang, Outcome, mutate, run_one, seeds  # noqa: E402
+from scanner.testing.fuzz import NEEDS_MITMPROXY, TARGETS, Hang, Outcome, mutate, run_one, seeds  # noqa: E402
+from scanner.traffic.availability import NEEDS, mitmproxy_available  # noqa: E402
 
 
 _LIBFUZZER_ARGS: list[str] = []  #: -max_total_time=N and other libFuzzer options, for --engine atheris
@@ -91,6 +92,11 @@ def main() -> int:
     unknown = [n for n in names if n not in TARGETS]
     if unknown:
         parser.error(f"unknown target(s) {unknown}; choose from {sorted(TARGETS)}")
+    if not mitmproxy_available():
+        skipped = [n for n in names if n in NEEDS_MITMPROXY]
+        names = [n for n in names if n not in NEEDS_MITMPROXY]
+        if skipped:
+            print(f"not fuzzed: {', '.join(skipped)} ({NEEDS})", flush=True)
     limit = args.max_memory_mb * (1 << 20)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _alarm)

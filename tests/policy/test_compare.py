@@ -16,6 +16,7 @@ from scanner.scan import default_collectors, run_scan
 from scanner.traffic.joiner import SessionJoiner
 from scanner.schema import validation_errors
 from scanner.testing.corpus import REPO
+from scanner.testing.requirements import needs_mitmproxy
 
 SAMPLES = REPO / "samples"
 
@@ -78,6 +79,7 @@ def test_sample_policy_static_comparisons(demo_static: dict[str, Any], sample_do
     assert policy["cancellation_described"] is True and policy["complaint_channel"] is True
 
 
+@needs_mitmproxy
 def test_session_traffic_of_the_app_backs_the_undeclared_sdk_and_other_apps_traffic_is_not_used(
         demo_session: dict[str, Any], sample_docs: list[dict[str, Any]]) -> None:
     policy = policy_facts(demo_session, sample_docs)
@@ -147,6 +149,7 @@ def test_a_pdf_page_without_text_makes_not_declared_undecidable(demo_static: dic
     assert validation_errors(result) == []
 
 
+@needs_mitmproxy
 def test_the_undeclared_sdk_becomes_a_finding_quoting_the_list_and_citing_the_traffic(
         demo_session: dict[str, Any], sample_docs: list[dict[str, Any]]) -> None:
     from scanner.rules.engine import evaluate

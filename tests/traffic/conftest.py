@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import scanner.traffic.addon as addon_module
 
 REPO = Path(__file__).resolve().parents[2]
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
@@ -175,6 +175,8 @@ def wait_gone(pids: list[int], timeout: float = 60) -> None:
 @pytest.fixture
 def start_proxy(tmp_path: Path, examiner_key: Path) -> Iterator:
     """Factory: start mitmdump with the addon on a free loopback port; stopped after the test."""
+    import scanner.traffic.addon as addon_module
+
     started: list[Proxy] = []
 
     def start(session: Path, device: Path | None = None, extra: tuple[str, ...] = (), wait: bool = True) -> Proxy:
