@@ -163,7 +163,10 @@ def _internal(exc: Exception) -> int:
 
 def _run(args: list[str]) -> int:
     try:
-        rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False, obj={"argv": args})
+        from .config import default_map
+
+        rv: Any = cli.main(args=args, prog_name="piscan", standalone_mode=False, obj={"argv": args},
+                           default_map=default_map(cli))
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except NO_ARGS_IS_HELP as exc:

@@ -111,13 +111,11 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
         from ..traffic.offline import session_gate
 
         verification = session_gate(session, accept_unverified)
-    # progress lines are for a person watching a terminal; redirected stderr keeps to the
-    # summary (or to the one error line), so scripts and case logs stay clean
-    show_progress = not quiet and sys.stderr.isatty()
+    # progress is for a person watching a terminal (scanner/progress.py): stage names, and a
+    # seconds counter for a stage over 2 s; redirected stderr keeps to the summary or the error
+    from ..progress import TerminalProgress
 
-    def progress(message: str) -> None:
-        if show_progress:
-            click.echo(f"piscan: {message}", err=True)
+    progress = TerminalProgress(enabled=not quiet and sys.stderr.isatty())
 
     joiners = []
     if session is not None:
@@ -129,11 +127,15 @@ def scan(target: Path, out_dir: Path, formats: str, category: str | None, case_i
     # after the session: the comparison sees the traffic; documents inside the APK and policy
     # pages received in the session are read even when no --policy is given
     joiners.append(PolicyJoiner(documents, apk=target if target.is_file() else None, session=session))
-    with created_only_on_success(out_dir), scan_limits():
-        result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
-                          command=invoked_command(), case=CaseInfo(case_id, examiner, category, input_source),
-                          reproducible=reproducible, progress=progress)
-        write_outputs(result, out_dir, wanted, lang=lang, unmask=unmask)
+    try:
+        with created_only_on_success(out_dir), scan_limits():
+            result = run_scan(target, collectors=collectors, joiners=joiners, ruleset=ruleset, out_dir=out_dir,
+                              command=invoked_command(), case=CaseInfo(case_id, examiner, category, input_source),
+                              reproducible=reproducible, progress=progress)
+            progress("writing the outputs")
+            write_outputs(result, out_dir, wanted, lang=lang, unmask=unmask)
+    finally:
+        progress.close()
     _print_summary(result, out_dir, wanted, quiet)
     if strict and not result["complete"]:
         click.echo("piscan: result is incomplete (see limitations) and --strict was given", err=True)
