@@ -50,7 +50,8 @@ def js(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
+    """Protobuf base-128 varint."""
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
@@ -60,11 +61,13 @@ def _varint(n: int) -> bytes:
 
 
 def pb_bytes(number: int, data: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
+    """A length-delimited protobuf field (wire type 2)."""
+    return varint(number << 3 | 2) + varint(len(data)) + data
 
 
 def pb_double(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 1) + struct.pack("<d", value)
+    """A double protobuf field (wire type 1)."""
+    return varint(number << 3 | 1) + struct.pack("<d", value)
 
 
 def raw_deflate(data: bytes) -> bytes:

@@ -15,25 +15,14 @@ import httpx
 from mitmproxy import io
 
 from scanner.cli import main
+from scanner.testing.detection_set import pb_bytes as _pb_bytes
+from scanner.testing.detection_set import varint as _varint
 from scanner.traffic.offline import session_facts
 from scanner.traffic.verify import verify_session
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "samples" / "device-profile.yaml"
 IMEI1, IMEI2 = "861234567890127", "861234567890135"
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _pb_bytes(number: int, data: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
 def _wait_for_records(path: Path, count: int, timeout: float = 30) -> None:
