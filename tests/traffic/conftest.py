@@ -125,7 +125,7 @@ class Proxy:
         """Ctrl-C, as a user would: the addon drains its queue in ``done``."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=180)  # the drain runs at idle priority: a busy machine delays it
 
     def kill(self) -> None:
         """SIGKILL: no clean-up at all."""
