@@ -47,6 +47,7 @@ __all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "OpaqueItem",
 DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
 MAX_DEPTH = 8  #: nested decodings of one value (base64 in JSON in a form field counts 3)
 MAX_FIELDS = 50_000  #: fields kept per request; the rest is cut and the request marked truncated
+INFLATE_BUDGET = 8 << 20  #: bytes that nested gzip/zlib/deflate values may inflate to, per request
 OPAQUE_MIN_BYTES = 48  #: a shorter undecodable token inside a text value is a token, not a hidden payload
 ARROW = " → "
 _B64_RE = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
@@ -114,6 +115,7 @@ class Decoded:
     fields: list[Field] = field(default_factory=list)
     opaque_items: list[OpaqueItem] = field(default_factory=list)
     truncated: bool = False
+    inflate_left: int = INFLATE_BUDGET  #: what nested compressed values may still inflate to
 
     @property
     def opaque(self) -> bool:
@@ -262,7 +264,7 @@ def _bytes_leaf(out: Decoded, at: _At, data: bytes, strict: bool, form: bool | N
         return not strict
     if at.depth >= MAX_DEPTH:
         return False
-    inflated = _inflate(data)
+    inflated = _inflate(data, out)
     if inflated is not None:
         name, plain = inflated
         return _bytes_leaf(out, at.step(f":{name}", name, name), plain, strict=False, form=form)
@@ -276,7 +278,7 @@ def _bytes_leaf(out: Decoded, at: _At, data: bytes, strict: bool, form: bool | N
         _protobuf(out, at.step(":protobuf", "protobuf"), fields)
         return True
     if strict:
-        raw = _raw_inflate(data)
+        raw = _raw_inflate(data, out)
         if raw is not None:
             return _bytes_leaf(out, at.step(":deflate", "deflate", "deflate"), raw, strict=True, form=form)
     return False
@@ -290,26 +292,39 @@ def _readable(text: str) -> bool:
     return len(text) >= 32 or text.isascii()
 
 
-def _inflate(data: bytes) -> tuple[str, bytes] | None:
-    """gzip or zlib data recognised by its header, inflated within the body cap."""
-    try:
-        if data[:2] == b"\x1f\x8b":
-            return "gzip", zlib.decompressobj(47).decompress(data, DEFAULT_BODY_CAP)
-        if len(data) > 2 and data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
-            return "zlib", zlib.decompressobj(15).decompress(data, DEFAULT_BODY_CAP)
-    except zlib.error:
+def _inflate(data: bytes, out: Decoded) -> tuple[str, bytes] | None:
+    """gzip or zlib data recognised by its header, inflated within the request's inflate budget
+    (a form of a thousand small gzip bombs stops there, marked truncated)."""
+    if data[:2] == b"\x1f\x8b":
+        name, wbits = "gzip", 47
+    elif len(data) > 2 and data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+        name, wbits = "zlib", 15
+    else:
         return None
-    return None
+    plain = _bounded_inflate(data, wbits, out)
+    return (name, plain) if plain is not None else None
 
 
-def _raw_inflate(data: bytes) -> bytes | None:
+def _raw_inflate(data: bytes, out: Decoded) -> bytes | None:
     """Raw deflate has no header: accept it only when the stream ends cleanly."""
+    return _bounded_inflate(data, -15, out, need_end=True)
+
+
+def _bounded_inflate(data: bytes, wbits: int, out: Decoded, need_end: bool = False) -> bytes | None:
+    if out.inflate_left <= 0:
+        out.truncated = True
+        return None
     try:
-        dec = zlib.decompressobj(-15)
-        plain = dec.decompress(data, DEFAULT_BODY_CAP)
+        dec = zlib.decompressobj(wbits)
+        plain = dec.decompress(data, min(DEFAULT_BODY_CAP, out.inflate_left))
     except zlib.error:
         return None
-    return plain if dec.eof and plain else None
+    if need_end and (not dec.eof or not plain):
+        return None
+    out.inflate_left -= len(plain)
+    if dec.unconsumed_tail:
+        out.truncated = True
+    return plain
 
 
 def opaque_reason(body: bytes, kind: str = "") -> str:

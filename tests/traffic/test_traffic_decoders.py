@@ -109,3 +109,20 @@ def test_body_cap_cuts_and_records_it() -> None:
     assert decoded.truncated
     assert all("861234567890127" not in f.text for f in decoded.fields)
     assert decompress(gzip.compress(b"a" * 10_000), "gzip", 100) == (b"a" * 100, True)
+
+
+def test_nested_compression_has_a_per_request_budget() -> None:
+    """A form of 400 base64 gzip values, each inflating to 1 MiB: the request stops inflating
+    at its 8 MiB budget and says it was cut, instead of inflating 400 MiB."""
+    import time
+    from urllib.parse import quote
+
+    from scanner.traffic.decoders import INFLATE_BUDGET
+
+    bomb = quote(base64.b64encode(gzip.compress(b"\0" * (1 << 20))).decode())
+    body = "&".join(f"f{i}={bomb}" for i in range(400)).encode()
+    start = time.monotonic()
+    decoded = decode_request(_req(body, ((b"Content-Type", b"application/x-www-form-urlencoded"),)))
+    assert decoded.truncated and decoded.inflate_left <= 0
+    assert sum(len(f.text) for f in decoded.fields) < 2 * INFLATE_BUDGET
+    assert time.monotonic() - start < 30
