@@ -111,25 +111,33 @@ def const_strings_before(data: bytes, start: int, stop: int,
     pos = start
     while pos < stop:
         op = data[pos]
-        if op == CONST_STRING:
-            regs[data[pos + 1]] = _U16.unpack_from(data, pos + 2)[0]
-        elif op == CONST_STRING_JUMBO:
-            regs[data[pos + 1]] = _U32.unpack_from(data, pos + 2)[0]
-        elif MOVE_OBJECT <= op <= MOVE_OBJECT_16:
-            dest, src = move_registers(data, pos)
-            if src in regs:
-                regs[dest] = regs[src]
-            else:
-                regs.pop(dest, None)
-        elif op == SGET_OBJECT:
-            field = _U16.unpack_from(data, pos + 2)[0]
-            statics = static_strings() if static_strings is not None else {}
-            if field in statics:
-                regs[data[pos + 1]] = statics[field]
-            else:
-                regs.pop(data[pos + 1], None)
+        track_string(regs, data, pos, op, static_strings)
         pos += width[op] if op else payload_width(data, pos)
     return regs
+
+
+def track_string(regs: dict[int, int], data: bytes, pos: int, op: int,
+                 static_strings: Callable[[], dict[int, int]] | None = None) -> None:
+    """Update ``regs`` (register -> string id) for the instruction at ``pos``: ``const-string``
+    and ``/jumbo`` load one, ``move-object`` copies (or clears) one, ``sget-object`` of a field in
+    ``static_strings()`` loads its constant (another ``sget-object`` clears the register)."""
+    if op == CONST_STRING:
+        regs[data[pos + 1]] = _U16.unpack_from(data, pos + 2)[0]
+    elif op == CONST_STRING_JUMBO:
+        regs[data[pos + 1]] = _U32.unpack_from(data, pos + 2)[0]
+    elif MOVE_OBJECT <= op <= MOVE_OBJECT_16:
+        dest, src = move_registers(data, pos)
+        if src in regs:
+            regs[dest] = regs[src]
+        else:
+            regs.pop(dest, None)
+    elif op == SGET_OBJECT:
+        statics = static_strings() if static_strings is not None else {}
+        field = _U16.unpack_from(data, pos + 2)[0]
+        if field in statics:
+            regs[data[pos + 1]] = statics[field]
+        else:
+            regs.pop(data[pos + 1], None)
 
 
 def move_registers(data: bytes, pos: int) -> tuple[int, int]:

@@ -29,12 +29,12 @@ from .bytecode import (
     INVOKE_OPS,
     MOVE_OBJECT,
     MOVE_OBJECT_16,
-    SGET_OBJECT,
     WIDTH,
     boundaries_hit,
     invoke_registers,
     move_registers,
     payload_width,
+    track_string,
 )
 from .catalogue import ApiCatalogue, ApiEntry
 from .dex import DexFile, dotted
@@ -97,27 +97,13 @@ def find_reflective_sites(dex: DexFile, catalogue: ApiCatalogue) -> tuple[list[R
             if op == 0:
                 at += payload_width(data, at)
                 continue
+            track_string(consts, data, at, op, lambda: static_strings(dex))
             if MOVE_OBJECT <= op <= MOVE_OBJECT_16:
                 dest, src = move_registers(data, at)
-                if src in consts:
-                    consts[dest] = consts[src]
-                else:
-                    consts.pop(dest, None)
                 if src in classes:
                     classes[dest] = classes[src]
                 else:
                     classes.pop(dest, None)
-            elif op == SGET_OBJECT:
-                field = _U16.unpack_from(data, at + 2)[0]
-                statics = static_strings(dex)
-                if field in statics:
-                    consts[data[at + 1]] = statics[field]
-                else:
-                    consts.pop(data[at + 1], None)
-            elif op == CONST_STRING:
-                consts[data[at + 1]] = _U16.unpack_from(data, at + 2)[0]
-            elif op == CONST_STRING_JUMBO:
-                consts[data[at + 1]] = int.from_bytes(data[at + 2:at + 6], "little")
             elif op == _CONST_CLASS:
                 classes[data[at + 1]] = dex.type_name(_U16.unpack_from(data, at + 2)[0])
             elif op == _MOVE_RESULT_OBJECT and pending_class is not None:

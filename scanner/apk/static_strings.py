@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 
-from .bytecode import CONST_STRING, CONST_STRING_JUMBO, WIDTH, payload_width
+from .bytecode import WIDTH, payload_width, track_string
 from .dex import DexError, DexFile, _uleb
 
 _SPUT_OBJECT = 0x69
@@ -111,10 +111,8 @@ def _from_clinit(dex: DexFile, out: dict[int, int]) -> None:
             pos = start
             while pos < end:
                 op = data[pos]
-                if op == CONST_STRING:
-                    regs[data[pos + 1]] = _U16.unpack_from(data, pos + 2)[0]
-                elif op == CONST_STRING_JUMBO:
-                    regs[data[pos + 1]] = int.from_bytes(data[pos + 2:pos + 6], "little")
-                elif op == _SPUT_OBJECT and data[pos + 1] in regs:
+                if op == _SPUT_OBJECT and data[pos + 1] in regs:
                     out[_U16.unpack_from(data, pos + 2)[0]] = regs[data[pos + 1]]
+                else:
+                    track_string(regs, data, pos, op)
                 pos += WIDTH[op] if op else payload_width(data, pos)
