@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Any
 
 # Width in code units per opcode (Dalvik formats, dalvik-bytecode reference).
 _UNITS = [1] * 256
@@ -126,11 +127,7 @@ def track_string(regs: dict[int, int], data: bytes, pos: int, op: int,
     elif op == CONST_STRING_JUMBO:
         regs[data[pos + 1]] = _U32.unpack_from(data, pos + 2)[0]
     elif MOVE_OBJECT <= op <= MOVE_OBJECT_16:
-        dest, src = move_registers(data, pos)
-        if src in regs:
-            regs[dest] = regs[src]
-        else:
-            regs.pop(dest, None)
+        copy_register(regs, data, pos)
     elif op == SGET_OBJECT:
         statics = static_strings() if static_strings is not None else {}
         field = _U16.unpack_from(data, pos + 2)[0]
@@ -138,6 +135,16 @@ def track_string(regs: dict[int, int], data: bytes, pos: int, op: int,
             regs[data[pos + 1]] = statics[field]
         else:
             regs.pop(data[pos + 1], None)
+
+
+def copy_register(held: dict[int, Any], data: bytes, pos: int) -> None:
+    """Apply the ``move-object`` at ``pos`` to ``held`` (register -> what it is known to hold):
+    the destination gets the source's value, or forgets its own when the source has none."""
+    dest, src = move_registers(data, pos)
+    if src in held:
+        held[dest] = held[src]
+    else:
+        held.pop(dest, None)
 
 
 def move_registers(data: bytes, pos: int) -> tuple[int, int]:

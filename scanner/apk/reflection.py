@@ -31,8 +31,8 @@ from .bytecode import (
     MOVE_OBJECT_16,
     WIDTH,
     boundaries_hit,
+    copy_register,
     invoke_registers,
-    move_registers,
     payload_width,
     track_string,
 )
@@ -99,11 +99,7 @@ def find_reflective_sites(dex: DexFile, catalogue: ApiCatalogue) -> tuple[list[R
                 continue
             track_string(consts, data, at, op, lambda: static_strings(dex))
             if MOVE_OBJECT <= op <= MOVE_OBJECT_16:
-                dest, src = move_registers(data, at)
-                if src in classes:
-                    classes[dest] = classes[src]
-                else:
-                    classes.pop(dest, None)
+                copy_register(classes, data, at)
             elif op == _CONST_CLASS:
                 classes[data[at + 1]] = dex.type_name(_U16.unpack_from(data, at + 2)[0])
             elif op == _MOVE_RESULT_OBJECT and pending_class is not None:
