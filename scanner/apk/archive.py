@@ -14,13 +14,15 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import safejson
 from ..budgets import budgets
 from ..errors import InputError
 from ..hashing import digest_file
 from ..safeio import NotRegularFile, file_kind
+from .appbundle import AppBundle, BundleFormatError, ModuleArchive, is_app_bundle, open_app_bundle
+from .labels import ResourceTable
 from .zipread import EntryError, ZipAmbiguity, ZipArchive  # also lifts zipfile's extract-version refusal
 
 if TYPE_CHECKING:  # androguard is heavy; imported lazily in open_apk
@@ -63,7 +65,7 @@ class SplitApk:
     the app as installed, so they are scanned with the base APK."""
 
     name: str
-    archive: ZipArchive = field(repr=False, compare=False)
+    archive: ZipArchive | ModuleArchive = field(repr=False, compare=False)
 
     @property
     def entries(self) -> tuple[str, ...]:
@@ -75,18 +77,22 @@ class ApkInput:
     """An opened APK: the user's file, its digests and androguard's parsed view of the APK.
 
     ``path`` and ``digests`` always describe the file the user gave (a bundle, when the APK
-    came out of one); ``apk``, ``entries`` and :meth:`read` describe the APK itself.
+    came out of one); ``apk``, ``entries`` and :meth:`read` describe the APK itself. For an
+    Android App Bundle (``.aab``) ``apk`` is ``None`` and ``bundle`` holds the protobuf
+    manifest and resources of its modules; ``entries`` and :meth:`read` then use APK names for
+    the base module's files (``classes.dex`` for ``base/dex/classes.dex``).
     """
 
     path: Path
     digests: dict[str, str | int]
-    apk: APK = field(repr=False, compare=False)
+    apk: APK | None = field(repr=False, compare=False)
     entries: tuple[str, ...] = field(repr=False)
     note: str | None = None
-    archive: ZipArchive | None = field(default=None, repr=False, compare=False)
+    archive: ZipArchive | ModuleArchive | None = field(default=None, repr=False, compare=False)
     ambiguities: tuple[ZipAmbiguity, ...] = ()
     splits: tuple[SplitApk, ...] = ()  #: the other APKs of a bundle, scanned with the base
     split_problems: tuple[tuple[str, str], ...] = ()  #: (split name, why it could not be read)
+    bundle: AppBundle | None = field(default=None, repr=False, compare=False)  #: the .aab, when the input is one
     _names: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def read(self, name: str, copy: int = 0) -> bytes:
@@ -95,6 +101,8 @@ class ApkInput:
         naming the entry when it is absent, over budget or unreadable."""
         if self.archive is not None and self.archive.copies(name):
             return self.archive.read(name, copy)
+        if self.apk is None:
+            raise EntryError(f"no entry {name!r}", self.path)
         try:
             return bytes(self.apk.get_file(name))
         except Exception as exc:  # noqa: BLE001 - androguard/apkInspector raise assorted types for bad members
@@ -110,6 +118,22 @@ class ApkInput:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", frozenset(self.entries))
+
+    def manifest_root(self) -> Any:
+        """The manifest as an lxml element tree (androguard's, or the bundle's protobuf XML)."""
+        if self.apk is not None:
+            return self.apk.get_android_manifest_xml()
+        return self.bundle.manifest if self.bundle is not None else None
+
+    def resource_table(self, usable: Callable[[str], bool] = lambda _name: True) -> ResourceTable:
+        """Resource lookups for the app (``resources.arsc``, or the bundle's ``resources.pb`` tables)."""
+        return self.bundle.resources if self.bundle is not None else ResourceTable(self.apk, usable)
+
+    def package_name(self) -> str | None:
+        """The manifest's ``package``."""
+        if self.apk is not None:
+            return self.apk.get_package() or None
+        return (self.bundle.manifest.get("package") or None) if self.bundle is not None else None
 
 
 def _reason(exc: BaseException) -> str:
@@ -216,9 +240,8 @@ def open_apk(path: str | Path) -> ApkInput:
     raw: bytes | None = None
     splits: list[SplitApk] = []
     split_problems: list[tuple[str, str]] = []
-    if path.suffix.lower() == ".aab" or ("base/manifest/AndroidManifest.xml" in names and MANIFEST not in names):
-        raise InputError("an Android App Bundle (.aab) is a publishing format, not an installable app: build the "
-                         "APKs with `bundletool build-apks --mode=universal` and scan the .apks", path)
+    if is_app_bundle(path.suffix, names):
+        return _open_app_bundle(path)
     if MANIFEST not in names:
         base = _bundle_base(path, names)
         if base is None:
@@ -257,6 +280,31 @@ def open_apk(path: str | Path) -> ApkInput:
                     ambiguities=tuple(archive.ambiguities()), splits=tuple(splits), split_problems=tuple(split_problems))
 
 
+def _open_app_bundle(path: Path) -> ApkInput:
+    """An ``.aab``: its base module as the APK, its feature modules as splits."""
+    try:
+        archive = ZipArchive(path, path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise InputError(f"damaged zip archive: {_reason(exc)}", path) from None
+    try:
+        bundle = open_app_bundle(archive)
+        digests = digest_file(path)
+    except BundleFormatError as exc:
+        archive.close()
+        raise InputError(f"Android App Bundle: {exc}", path) from None
+    except OSError as exc:
+        archive.close()
+        raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
+    except BaseException:
+        archive.close()
+        raise
+    features = len(bundle.features)
+    note = "base module of an Android App Bundle (.aab)" + (f", with {features} feature module(s)" if features else "")
+    return ApkInput(path=path, digests=digests, apk=None, entries=tuple(sorted(bundle.base.names())), note=note,
+                    archive=bundle.base, ambiguities=tuple(archive.ambiguities()),
+                    splits=tuple(SplitApk(view.module, view) for view in bundle.features), bundle=bundle)
+
+
 def _bundle_splits(path: Path, names: list[str], base: str) -> tuple[list[SplitApk], list[tuple[str, str]]]:
     """The bundle's other APKs (every ``*.apk`` but the base, at any depth), each opened within
     the budgets; one that cannot be read is named with the reason, never silently skipped."""
@@ -291,7 +339,7 @@ def apk_package(path: str | Path) -> str:
     """The package name in an APK's (or a bundle's base APK's) manifest; ``InputError`` when the
     file is not a readable APK or names no package."""
     opened = open_apk(path)
-    package = opened.apk.get_package()
+    package = opened.package_name()
     if not package:
         raise InputError("APK manifest has no package name", opened.path)
     return str(package)

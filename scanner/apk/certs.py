@@ -20,6 +20,8 @@ from ..model.records import Limitation
 if TYPE_CHECKING:
     from androguard.core.apk import APK
 
+    from .zipread import ZipArchive
+
 SCHEMES = ("v1", "v2", "v3", "v31")
 
 
@@ -161,4 +163,44 @@ def collect_signing(apk: APK) -> tuple[dict[str, Any], list[Limitation]]:
                 continue
             certificates[(scheme, cert.sha256)] = cert
     ordered = [certificates[key] for key in sorted(certificates, key=lambda k: (SCHEMES.index(k[0]), k[1]))]
+    return {"schemes": schemes, "certificates": [c.to_json() for c in ordered]}, limitations
+
+
+def _pkcs7_certificates(block: bytes) -> list[bytes]:
+    """DER certificates of a PKCS#7 ``SignedData`` block (a JAR signature file)."""
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(block)
+    certificates = info["content"]["certificates"]
+    return [cert.chosen.dump() for cert in certificates] if certificates else []
+
+
+def collect_bundle_signing(archive: ZipArchive) -> tuple[dict[str, Any], list[Limitation]]:
+    """The ``signing`` section of an Android App Bundle: its JAR (v1) signature, read from the zip.
+
+    An ``.aab`` carries only a JAR signature, by the upload key (or none): the APKs a device
+    installs are signed later by the store (Play App Signing) or the developer, so these
+    certificates need not be the ones users' devices see. Their ``scheme`` is ``v1``.
+    """
+    limitations: list[Limitation] = []
+    names = archive.names()
+    present = set(names)
+    blocks = [n for n in names if _SIGNATURE_FILE.search(n) and f"{n.rsplit('.', 1)[0]}.SF" in present]
+    certificates: dict[str, Certificate] = {}
+    for name in blocks:
+        try:
+            ders = _pkcs7_certificates(archive.read(name))
+        except Exception as exc:  # noqa: BLE001 - hostile signature block: a limitation, not a crash
+            limitations.append(Limitation("entry_unreadable", f"v1 signature block {name} unreadable: {exc}", "signing"))
+            continue
+        for der in ders:
+            try:
+                cert = describe_certificate("v1", der)
+            except Exception as exc:  # noqa: BLE001 - third-party decoder on hostile input; recorded as a limitation
+                limitations.append(Limitation("entry_unreadable", f"v1 certificate undecodable: {exc}", "signing"))
+                continue
+            certificates[cert.sha256] = cert
+    schemes = {scheme: False for scheme in SCHEMES}
+    schemes["v1"] = bool(blocks)
+    ordered = [certificates[key] for key in sorted(certificates)]
     return {"schemes": schemes, "certificates": [c.to_json() for c in ordered]}, limitations

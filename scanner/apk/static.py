@@ -15,8 +15,9 @@ from typing import Any, Iterator
 from ..errors import InputError
 from ..policy.discover import looks_like_policy
 from ..model.records import Limitation
+from .appbundle import BundleFormatError, is_proto_xml, xml_root
 from .archive import ApkInput
-from .certs import collect_signing
+from .certs import collect_bundle_signing, collect_signing
 from .endpoints import extract_endpoints
 from .labels import ResourceTable
 from .manifest import Manifest, parse_manifest, parse_network_security_config
@@ -112,8 +113,14 @@ def _native_libs(entries: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def _decode_xml(data: bytes) -> Any | None:
+    """Binary XML of an APK, or protobuf XML of an App Bundle, as an lxml tree; ``None`` if neither."""
     from androguard.core.axml import AXMLPrinter
 
+    if is_proto_xml(data):
+        try:
+            return xml_root(data)
+        except BundleFormatError:
+            return None
     try:
         printer = AXMLPrinter(data)
         return printer.get_xml_obj() if printer.is_valid() else None
@@ -153,7 +160,8 @@ def _manifest_section(
         "queries": manifest.queries,
         "query_all_packages": any(u.name == "android.permission.QUERY_ALL_PACKAGES" for u in manifest.uses_permissions),
         "meta_data": [{"name": k, "value": v} for k, v in manifest.meta_data],
-        "native_libs": _native_libs(apk.entries),
+        # the libraries of every split (or feature module) are installed with the base APK's
+        "native_libs": _native_libs((*apk.entries, *(name for split in apk.splits for name in split.entries))),
         "launcher_activities": list(manifest.launcher_activities),
     }
 
@@ -213,7 +221,7 @@ def endpoint_sources(
     sources: list[tuple[str, str, list[str]]] = []
     strings = resources.strings()
     if strings:
-        sources.append(("resources.arsc", "resource", strings))
+        sources.append(("resources.pb" if apk.bundle is not None else "resources.arsc", "resource", strings))
     total = 0
     for name in apk.entries:
         path = PurePosixPath(name)
@@ -265,13 +273,18 @@ def _entry_points(manifest: Manifest) -> EntryPoints:
 def collect_static(apk: ApkInput, catalogue: PermissionCatalogue | None = None) -> StaticFacts:
     """Collect every static non-code fact of an opened APK (see the module docstring)."""
     limitations: list[Limitation] = []
-    resources = ResourceTable(apk.apk, lambda name: _entry_usable(apk, name, limitations))
-    root = apk.apk.get_android_manifest_xml()
+    resources = apk.resource_table(lambda name: _entry_usable(apk, name, limitations))
+    root = apk.manifest_root()
     manifest = parse_manifest(root, resources)
     for ref in manifest.unresolved:
         limitations.append(Limitation("entry_unreadable", f"unresolved resource reference {ref}", "AndroidManifest.xml"))
 
-    signing, sign_limits = collect_signing(apk.apk)
+    if apk.bundle is not None:
+        for where, reason in apk.bundle.problems:
+            limitations.append(Limitation("entry_unreadable", reason, where))
+        signing, sign_limits = collect_bundle_signing(apk.bundle.base.bundle)
+    else:
+        signing, sign_limits = collect_signing(apk.apk)
     limitations.extend(sign_limits)
     catalogue = catalogue or load_catalogue()
     sections: dict[str, Any] = {

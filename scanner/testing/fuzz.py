@@ -15,6 +15,7 @@ coverage-guided engine with the same targets where atheris installs.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import struct
@@ -83,13 +84,42 @@ def _with_file(suffix: str, data: bytes, run: Callable[[Path, Path], object]) ->
 
 def target_apk(data: bytes) -> None:
     """The whole Android collector (zip reader, AXML through androguard, resources, DEX)."""
+    target_apk_file(".apk", data)
+
+
+def target_apk_file(suffix: str, data: bytes) -> None:
+    """The whole Android collector on ``data`` saved as a file with ``suffix``."""
     from ..apk.collector import AndroidCollector
     from ..model.collector import CollectContext
 
     def run(path: Path, work: Path) -> None:
         AndroidCollector(reach_seconds=5.0).collect(CollectContext(target=path, work_dir=work, progress=lambda _m: None))
 
-    _with_file(".apk", data, run)
+    _with_file(suffix, data, run)
+
+
+_SAMPLE_AAB = REPO / "samples" / "piscan-demo.aab"
+
+
+def _aab_with(part: str, data: bytes) -> bytes:
+    """The sample App Bundle with one part replaced, stored (not deflated) so that mutations of
+    ``data`` reach the protobuf reader unchanged."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(_SAMPLE_AAB) as sample, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for name in sample.namelist():
+            out.writestr(name, data if name == part else sample.read(name))
+    return buffer.getvalue()
+
+
+def target_aab_xml(data: bytes) -> None:
+    """The App Bundle reader on a mutated protobuf manifest (feature module: a limitation; base: a refusal)."""
+    target_apk_file(".aab", _aab_with("pay/manifest/AndroidManifest.xml", data))
+    target_apk_file(".aab", _aab_with("base/manifest/AndroidManifest.xml", data))
+
+
+def target_aab_resources(data: bytes) -> None:
+    """The App Bundle reader on a mutated ``resources.pb`` (labels, strings, file references)."""
+    target_apk_file(".aab", _aab_with("base/resources.pb", data))
 
 
 def target_wxapkg(data: bytes) -> None:
@@ -141,6 +171,7 @@ NEEDS_MITMPROXY = frozenset({"har", "mitm"})
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "dex": target_dex, "apk": target_apk, "wxapkg": target_wxapkg, "mp_config": target_mp_config,
     "js": target_js, "har": target_har, "mitm": target_mitm, "rules": target_rules,
+    "aab_xml": target_aab_xml, "aab_resources": target_aab_resources,
 }
 
 
@@ -158,6 +189,11 @@ def seeds(target: str) -> list[bytes]:
                 continue
             with zipfile.ZipFile(apk) as archive:
                 out += [archive.read(n) for n in archive.namelist() if n.endswith(".dex") and archive.getinfo(n).file_size < 400_000]
+    elif target in ("aab_xml", "aab_resources"):
+        parts = ("base/manifest/AndroidManifest.xml", "pay/manifest/AndroidManifest.xml") if target == "aab_xml" else (
+            "base/resources.pb", "pay/resources.pb")
+        with zipfile.ZipFile(_SAMPLE_AAB) as archive:
+            out += [archive.read(part) for part in parts]
     elif target == "wxapkg":
         root = REPO / "samples" / "miniprogram"
         files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".js", ".json", ".wxml"))

@@ -1,5 +1,5 @@
 """App bundles are scanned whole: every split APK's code and files count (issue 19); an .aab is
-refused with a line that says what to do."""
+read (tests/apk/test_app_bundle.py)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,3 @@ def test_an_unreadable_split_is_named_not_skipped(tmp_path: Path) -> None:
     (lim,) = [lim for lim in result["limitations"] if lim["where"] == "split_broken.apk"]
     assert lim["kind"] == "entry_unreadable" and "split APK not scanned" in lim["detail"]
     assert result["complete"] is False
-
-
-def test_an_aab_is_refused_with_what_to_do(tmp_path: Path, capsys) -> None:
-    aab = _bundle(tmp_path, "app.aab", {"base/manifest/AndroidManifest.xml": b"\x0a\x00", "BundleConfig.pb": b""})
-    assert main(["scan", str(aab), "-o", str(tmp_path / "out")]) == 3
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "bundletool build-apks" in err

@@ -1,6 +1,6 @@
 """Fuzz campaign over PIScan's parsers: ``python tests/fuzz/run.py [TARGET ...] [options]``.
 
-Targets: dex, apk, wxapkg, mp_config, js, har, mitm, rules (default: all). Each target gets
+Targets: dex, apk, aab_xml, aab_resources, wxapkg, mp_config, js, har, mitm, rules (default: all). Each target gets
 ``--seconds`` of mutated inputs (plain engine: fixed ``--seed``, reproducible) under a memory
 limit (``--max-memory-mb``, RLIMIT_AS) and a per-input time limit (``--hang-seconds``). A crash
 (any exception other than PIScan's one-line input error), a hang or a MemoryError is written to
