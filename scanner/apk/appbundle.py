@@ -28,6 +28,7 @@ from typing import Any, Callable
 from ..budgets import budgets
 from ..protowire import ProtoField, parse_protobuf
 from .labels import ResourceTable
+from .manifest import merge_split_manifest
 from .zipread import EntryError, ZipAmbiguity, ZipArchive
 
 BASE = "base"
@@ -402,26 +403,6 @@ class AppBundle:
     problems: list[tuple[str, str]]  #: (module or entry, why it was not read)
 
 
-def _merge_feature_manifest(base: Any, feature: Any) -> None:
-    """Add a feature module's permissions and components to the base manifest, each once.
-
-    The Android Gradle plugin already merges feature manifests into the base module's; what is
-    already there by (tag, android:name) is not added again, so nothing is reported twice.
-    """
-    android = "{http://schemas.android.com/apk/res/android}name"
-    seen = {(el.tag, el.get(android)) for el in base.iter() if el.get(android)}
-    for el in feature:
-        if el.tag in ("uses-permission", "uses-permission-sdk-23", "permission") and (el.tag, el.get(android)) not in seen:
-            base.append(el)
-    application = base.find("application")
-    feature_app = feature.find("application")
-    if application is None or feature_app is None:
-        return
-    for el in list(feature_app):
-        if (el.tag, el.get(android)) not in seen and el.get(android):
-            application.append(el)
-
-
 def open_app_bundle(archive: ZipArchive, read_usable: Callable[[str], bool] = lambda _n: True) -> AppBundle:
     """The bundle behind ``archive`` (which the returned views own); :class:`BundleFormatError`
     when the base module's manifest is missing or unreadable, which leaves nothing to scan."""
@@ -442,7 +423,7 @@ def open_app_bundle(archive: ZipArchive, read_usable: Callable[[str], bool] = la
         if module != BASE:
             features.append(view)
             try:
-                _merge_feature_manifest(manifest, xml_root(view.read("AndroidManifest.xml"), f"{module}/{MANIFEST_IN_MODULE}"))
+                merge_split_manifest(manifest, xml_root(view.read("AndroidManifest.xml"), f"{module}/{MANIFEST_IN_MODULE}"))
             except (EntryError, BundleFormatError) as exc:
                 problems.append((f"{module}/{MANIFEST_IN_MODULE}", _message(exc)))
         if view.bundle_name("resources.pb") is None or not read_usable(f"{module}/resources.pb"):

@@ -22,7 +22,7 @@ from ..model.records import Limitation
 from .archive import ApkInput, open_apk
 from .code import DexIndex, analyse_code, load_dex_index
 from .endpoints import extract_endpoints
-from .static import StaticFacts, collect_static
+from .static import StaticFacts, collect_static, is_native_lib
 
 
 @dataclass
@@ -84,8 +84,10 @@ class AndroidCollector:
         pack, packer_table = load_sdk_pack(), load_packers()
         packs += [_pack_row(pack.provenance_row()), _pack_row(packer_table.provenance_row())]
         split_entries = [n for split in apk.splits for n in split.entries]  # native libs and assets of splits too
+        libs = [n for n in apk.entries if is_native_lib(n)]
+        libs += [f"{split.name}!{n}" for split in apk.splits for n in split.entries if is_native_lib(n)]  # named after the split
         evidence = replace(evidence_from_facts(static.app, sections, index.class_names()),
-                           asset_names=sorted(set(apk.entries) | set(split_entries)))
+                           asset_names=sorted(set(apk.entries) | set(split_entries)), native_libs=sorted(libs))
         sections["sdks"] = detect_sdks(pack, evidence)
         sections["packers"] = packers = detect_packers(packer_table, evidence)
         for packer in packers:

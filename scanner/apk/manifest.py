@@ -351,6 +351,27 @@ def _launchers(reader: _Reader, root: Any, package: str) -> tuple[tuple[str, ...
     return tuple(sorted(out)), label
 
 
+def merge_split_manifest(base: Any, feature: Any) -> None:
+    """Add a split's (or a bundle feature module's) permissions and components to the base
+    manifest tree, each once.
+
+    Build tools usually merge feature manifests into the base manifest already; what is there by
+    (tag, ``android:name``) is not added again, so nothing is reported twice.
+    """
+    android = "{http://schemas.android.com/apk/res/android}name"
+    seen = {(el.tag, el.get(android)) for el in base.iter() if el.get(android)}
+    for el in feature:
+        if el.tag in ("uses-permission", "uses-permission-sdk-23", "permission") and (el.tag, el.get(android)) not in seen:
+            base.append(el)
+    application = base.find("application")
+    feature_app = feature.find("application")
+    if application is None or feature_app is None:
+        return
+    for el in list(feature_app):
+        if (el.tag, el.get(android)) not in seen and el.get(android):
+            application.append(el)
+
+
 def parse_manifest(root: Any, resources: ResourceTable) -> Manifest:
     """Read the decoded manifest tree (``<manifest>`` element) into a :class:`Manifest`."""
     reader = _Reader(resources)

@@ -20,7 +20,7 @@ from .archive import ApkInput
 from .certs import collect_bundle_signing, collect_signing
 from .endpoints import extract_endpoints
 from .labels import ResourceTable
-from .manifest import Manifest, parse_manifest, parse_network_security_config
+from .manifest import Manifest, merge_split_manifest, parse_manifest, parse_network_security_config
 from .permissions import CATALOGUE_ID, PermissionCatalogue, load_catalogue, permission_facts
 
 #: endpoint scan caps: an asset larger than this is not searched (a limitation says so)
@@ -103,12 +103,18 @@ def _app_block(apk: ApkInput, manifest: Manifest, resources: ResourceTable) -> d
     }
 
 
+def is_native_lib(name: str) -> bool:
+    """Whether an APK entry is a native library the installer extracts (``lib/<abi>/<name>.so``)."""
+    parts = name.split("/")
+    return len(parts) == 3 and parts[0] == "lib" and parts[2].endswith(".so")
+
+
 def _native_libs(entries: tuple[str, ...]) -> dict[str, list[str]]:
     libs: dict[str, set[str]] = {}
     for name in entries:
-        parts = name.split("/")
-        if len(parts) == 3 and parts[0] == "lib" and parts[2].endswith(".so"):
-            libs.setdefault(parts[1], set()).add(parts[2])
+        if is_native_lib(name):
+            _lib, abi, file = name.split("/")
+            libs.setdefault(abi, set()).add(file)
     return {abi: sorted(names) for abi, names in sorted(libs.items())}
 
 
@@ -270,11 +276,37 @@ def _entry_points(manifest: Manifest) -> EntryPoints:
     return EntryPoints(application=application, providers=tuple(providers), boot_receivers=tuple(receivers))
 
 
+def _with_split_manifests(apk: ApkInput, root: Any, limitations: list[Limitation]) -> Any:
+    """A copy of the base manifest with each split APK's permissions and components added (a
+    feature split may declare its own); a split manifest that cannot be decoded is a limitation."""
+    import copy
+
+    merged = copy.deepcopy(root)
+    for split in apk.splits:
+        if not split.archive.copies("AndroidManifest.xml"):
+            continue
+        where = f"{split.name}!AndroidManifest.xml"
+        try:
+            data = split.archive.read("AndroidManifest.xml")
+        except InputError as exc:
+            limitations.append(Limitation("entry_unreadable", exc.message, where))
+            continue
+        tree = _decode_xml(data)
+        if tree is None:
+            limitations.append(Limitation("entry_unreadable", "the split's manifest is not valid binary XML; its "
+                                          "permissions and components are not included", where))
+            continue
+        merge_split_manifest(merged, tree)
+    return merged
+
+
 def collect_static(apk: ApkInput, catalogue: PermissionCatalogue | None = None) -> StaticFacts:
     """Collect every static non-code fact of an opened APK (see the module docstring)."""
     limitations: list[Limitation] = []
     resources = apk.resource_table(lambda name: _entry_usable(apk, name, limitations))
     root = apk.manifest_root()
+    if apk.bundle is None and apk.splits:
+        root = _with_split_manifests(apk, root, limitations)
     manifest = parse_manifest(root, resources)
     for ref in manifest.unresolved:
         limitations.append(Limitation("entry_unreadable", f"unresolved resource reference {ref}", "AndroidManifest.xml"))

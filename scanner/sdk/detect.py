@@ -242,13 +242,16 @@ def _scan_manifest(index: SdkIndex, ev: SdkEvidence, own: tuple[str, ...], hits:
     for action in sorted(set(ev.intent_actions)):
         for owner in index.actions.get(action, ()):
             hits.add(owner, "action", action, None)
-    for lib in sorted(set(ev.native_libs)):
+    # a library of a split APK or feature module comes as "split!lib/abi/name.so": the split is
+    # named in the signal; one also in the base APK is reported from the base
+    for lib in sorted(set(ev.native_libs), key=lambda name: ("!" in name, name)):
         base = lib.rsplit("/", 1)[-1]
+        where = f"in {lib.split('!', 1)[0]}" if "!" in lib else None
         for owner in index.native_libs.get(base, ()):
-            hits.add(owner, "native_lib", base, None)
+            hits.add(owner, "native_lib", base, where)
         for sig, owner in index.native_regex:
             if sig.matches_name(base):
-                hits.add(owner, "native_lib", base, f"matches {sig.value}")
+                hits.add(owner, "native_lib", base, f"matches {sig.value}" + (f", {where}" if where else ""))
 
 
 def _scan_hosts(index: SdkIndex, hosts: Sequence[str], hits: _Hits) -> None:

@@ -97,6 +97,8 @@ def test_the_sample_bundle_gives_the_apks_facts_and_its_feature_modules(tmp_path
     assert endpoints["https://pay.piscan-demo.cn/v1/order"]["sources"] == [{"kind": "resource", "file": "resources.pb"}]
     sdks = {s["sdk_id"] for s in aab["facts"]["sdks"]}
     assert {s["sdk_id"] for s in apk["facts"]["sdks"]} < sdks and "jpush" in sdks  # libjcore.so of the pay module
+    jpush = next(s for s in aab["facts"]["sdks"] if s["sdk_id"] == "jpush")
+    assert jpush["signals"] == [{"kind": "native_lib", "value": "libjcore.so", "detail": "matches libjcore(.*)\\.so, in pay"}]
     assert aab["facts"]["manifest"]["native_libs"] == {"arm64-v8a": ["libjcore.so"]}
     signing = aab["facts"]["signing"]
     assert signing["schemes"] == {"v1": True, "v2": False, "v3": False, "v31": False}

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from scanner.cli import main
 from scanner.testing.corpus import REPO
@@ -54,7 +58,29 @@ def test_code_in_a_feature_split_is_scanned(tmp_path: Path) -> None:
     calls = result["facts"]["api_calls"]
     assert calls and all(c["dex"] == "split_feature.apk!classes.dex" for c in calls)
     assert result["facts"]["sdks"], "SDKs in the split's code are detected"
+    jcore = [sig for sdk in result["facts"]["sdks"] for sig in sdk["signals"] if sig["value"] == "libjcore.so"]
+    assert jcore and all(sig["detail"].endswith(", in split_config.arm64_v8a.apk") for sig in jcore), jcore
     assert "2 split APK(s)" in result["app"]["input_note"]
+    (lim,) = [lim for lim in result["limitations"] if lim["where"] == "split_feature.apk!AndroidManifest.xml"]
+    assert "not valid binary XML" in lim["detail"] and result["complete"] is False  # the empty split manifest
+
+
+@pytest.mark.skipif(shutil.which("aapt2") is None, reason="aapt2 (Debian package aapt) writes the split's binary manifest")
+def test_a_split_manifest_adds_its_permissions_and_components(tmp_path: Path) -> None:
+    """The feature module of the sample bundle, converted by aapt2 to a binary split APK."""
+    with zipfile.ZipFile(REPO / "samples" / "piscan-demo.aab") as aab:
+        proto = _split({"AndroidManifest.xml": aab.read("pay/manifest/AndroidManifest.xml"),
+                        "resources.pb": aab.read("pay/resources.pb")})
+    (tmp_path / "pay-proto.apk").write_bytes(proto)
+    subprocess.run(["aapt2", "convert", "--output-format", "binary", "-o", str(tmp_path / "split_pay.apk"),
+                    str(tmp_path / "pay-proto.apk")], check=True, capture_output=True)
+    bundle = _bundle(tmp_path, "app.apks", {"base.apk": SAMPLE_APK.read_bytes(),
+                                           "split_pay.apk": (tmp_path / "split_pay.apk").read_bytes()})
+    result = _scan(tmp_path, bundle)
+    assert result["complete"] is True, result["limitations"]
+    permissions = [p["name"] for p in result["facts"]["permissions"]]
+    assert "android.permission.CAMERA" in permissions and permissions.count("android.permission.READ_PHONE_STATE") == 1
+    assert "cn.piscan.demo.pay.ScanToPayActivity" in {c["name"] for c in result["facts"]["components"]}
 
 
 def test_an_unreadable_split_is_named_not_skipped(tmp_path: Path) -> None:
