@@ -114,7 +114,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_mitmdump(port: int, tmp: Path, with_addon: bool, session: Path) -> subprocess.Popen[bytes]:
+def _start_mitmdump(port: int, tmp: Path, with_addon: bool, session: Path, workers: int = 0) -> subprocess.Popen[bytes]:
     if with_addon and not os.environ.get("PISCAN_KEY"):
         from scanner.keys import create_key
 
@@ -122,7 +122,8 @@ def _start_mitmdump(port: int, tmp: Path, with_addon: bool, session: Path) -> su
     argv = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
             "--set", f"confdir={tmp / 'conf'}"]
     if with_addon:
-        argv += ["-s", addon_module.__file__, "--set", f"piscan_session={session}", "--set", f"piscan_device={PROFILE}"]
+        argv += ["-s", addon_module.__file__, "--set", f"piscan_session={session}", "--set", f"piscan_device={PROFILE}",
+                 "--set", f"piscan_analysis_workers={workers}"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -188,6 +189,19 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         out += [int(x) for x in (task / "children").read_text().split()]
     return out
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the analysis process and its pool)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += _rss_mb(current)
+        try:
+            todo += _children(current)
+        except OSError:
+            continue
+    return total
 
 
 def _lines(path: Path) -> int:
@@ -369,85 +383,100 @@ def _paced_load(proxy_port: int, origin_port: int, rate: float, seconds: float, 
         thread.join()
 
 
-def analysis_lag(rate: float, body_size: int, seconds: float, clients: int) -> None:
-    """Sections 4 and 5 (see the module docstring)."""
-    from mitmproxy.io import FlowReader
-
+def analysis_lag(rate: float, body_size: int, seconds: float, clients: int, worker_counts: list[int]) -> None:
+    """Sections 4 (once per analysis worker count; 0: the default) and 5 (see the module docstring)."""
     origin = socket.create_server(("127.0.0.1", 0))
     origin_port = origin.getsockname()[1]
     server_proc = multiprocessing.get_context("fork").Process(target=_serve_origin, args=(origin,), daemon=True)
     server_proc.start()
     body = _lag_body(body_size)
-    print(f"\n4. analysis lag: {rate:g} requests/s, {len(body):,}-byte JSON bodies, {seconds:g} s, {clients} clients")
-    print(f"{'t s':>5} {'on disk':>8} {'analysed':>9} {'behind':>7} {'behind s':>9} {'mitmdump MB':>12} {'analysis MB':>12}")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        session = tmp / "lag-session"
-        port = _free_port()
-        proc = _start_mitmdump(port, tmp, True, session)
-        answered = [0] * clients
-        stop = threading.Event()
-        loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, seconds, body, clients, answered, stop))
-        started = time.monotonic()
-        loader.start()
-        peak = {"proxy": 0.0, "analysis": 0.0}
-        rate_seen: list[float] = []
-        last_obs, last_t = 0, started
-        worst_behind_s = 0.0
-        while True:
-            time.sleep(1.0)
-            now = time.monotonic()
-            on_disk = _lines(session / "flows.index.jsonl")
-            analysed = _lines(session / "observations.jsonl")
-            kids = _children(proc.pid)
-            proxy_mb = _rss_mb(proc.pid)
-            analysis_mb = max((_rss_mb(k) for k in kids), default=0.0)
-            peak = {"proxy": max(peak["proxy"], proxy_mb), "analysis": max(peak["analysis"], analysis_mb)}
-            speed = (analysed - last_obs) / (now - last_t)
-            last_obs, last_t = analysed, now
-            if speed > 0:
-                rate_seen.append(speed)
-            behind = max(on_disk - analysed, 0)
-            behind_s = behind / (sorted(rate_seen)[len(rate_seen) // 2] if rate_seen else 1.0)
-            worst_behind_s = max(worst_behind_s, behind_s)
-            print(f"{now - started:5.0f} {on_disk:8} {analysed:9} {behind:7} {behind_s:9.1f} {proxy_mb:12.0f} {analysis_mb:12.0f}",
-                  flush=True)
-            if not loader.is_alive() and behind == 0 and on_disk >= sum(answered):
-                break
-            if now - started > seconds + 600:
-                print("  gave up waiting for the analysis after 10 minutes")
-                break
-        drain = time.monotonic() - started - seconds
-        print(f"  sent and answered {sum(answered):,} in {seconds:g} s ({sum(answered) / seconds:.0f}/s); analysis "
-              f"{statistics.median(rate_seen) if rate_seen else 0:.0f} flows/s; worst backlog {worst_behind_s:.1f} s; "
-              f"drained {max(drain, 0):.1f} s after the load; peak RSS mitmdump {peak['proxy']:.0f} MB, analysis "
-              f"{peak['analysis']:.0f} MB")
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=120)
-
-        # 5. SIGKILL mid-burst: every answered flow must be in flows.mitm
-        session2 = tmp / "kill-session"
-        port = _free_port()
-        proc = _start_mitmdump(port, tmp, True, session2)
-        answered = [0] * clients
-        stop = threading.Event()
-        loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, 4.0, body, clients, answered, stop))
-        loader.start()
-        time.sleep(2.0)
-        proc.kill()
-        proc.wait()
-        stop.set()
-        loader.join()
-        with open(session2 / "flows.mitm", "rb") as handle:
-            on_disk = 0
-            try:
-                for _flow in FlowReader(handle).stream():
-                    on_disk += 1
-            except Exception:  # noqa: BLE001 - a record cut by the kill ends the count
-                pass
-        print(f"\n5. SIGKILL of mitmdump mid-burst: {sum(answered)} responses seen by the clients, {on_disk} flows in "
-              f"flows.mitm, answered but missing: {max(sum(answered) - on_disk, 0)} (target 0)")
+        for workers in worker_counts:
+            _lag_run(tmp, origin_port, rate, body, seconds, clients, workers)
+        _kill_run(tmp, origin_port, rate, body, clients)
     server_proc.terminate()
+
+
+def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: float, clients: int, workers: int) -> None:
+    """Section 4 with ``workers`` analysis processes."""
+    from scanner.traffic.helpers import default_workers
+
+    count = workers or default_workers()
+    print(f"\n4. analysis lag: {rate:g} requests/s, {len(body):,}-byte JSON bodies, {seconds:g} s, {clients} clients, "
+          f"{count} analysis process(es){' (the default here)' if not workers else ''}, {os.cpu_count()} CPUs")
+    print(f"{'t s':>5} {'on disk':>8} {'analysed':>9} {'behind':>7} {'behind s':>9} {'mitmdump MB':>12} {'analysis MB':>12}")
+    session = tmp / f"lag-session-{workers}"
+    port = _free_port()
+    proc = _start_mitmdump(port, tmp, True, session, workers)
+    answered = [0] * clients
+    stop = threading.Event()
+    loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, seconds, body, clients, answered, stop))
+    started = time.monotonic()
+    loader.start()
+    peak = {"proxy": 0.0, "analysis": 0.0}
+    rate_seen: list[float] = []
+    last_obs, last_t = 0, started
+    worst_behind_s = 0.0
+    while True:
+        time.sleep(1.0)
+        now = time.monotonic()
+        on_disk = _lines(session / "flows.index.jsonl")
+        analysed = _lines(session / "observations.jsonl")
+        kids = _children(proc.pid)
+        proxy_mb = _rss_mb(proc.pid)
+        analysis_mb = max((_tree_rss_mb(k) for k in kids), default=0.0)
+        peak = {"proxy": max(peak["proxy"], proxy_mb), "analysis": max(peak["analysis"], analysis_mb)}
+        speed = (analysed - last_obs) / (now - last_t)
+        last_obs, last_t = analysed, now
+        if speed > 0:
+            rate_seen.append(speed)
+        behind = max(on_disk - analysed, 0)
+        # seconds of analysis the backlog holds, at the median analysis speed seen so far
+        behind_s = behind / sorted(rate_seen)[len(rate_seen) // 2] if rate_seen else float("nan")
+        if rate_seen:
+            worst_behind_s = max(worst_behind_s, behind_s)
+        print(f"{now - started:5.0f} {on_disk:8} {analysed:9} {behind:7} {behind_s:9.1f} {proxy_mb:12.0f} {analysis_mb:12.0f}",
+              flush=True)
+        if not loader.is_alive() and behind == 0 and on_disk >= sum(answered):
+            break
+        if now - started > seconds + 600:
+            print("  gave up waiting for the analysis after 10 minutes")
+            break
+    drain = time.monotonic() - started - seconds
+    print(f"  sent and answered {sum(answered):,} in {seconds:g} s ({sum(answered) / seconds:.0f}/s); analysis "
+          f"{statistics.median(rate_seen) if rate_seen else 0:.0f} flows/s; worst backlog {worst_behind_s:.1f} s; "
+          f"drained {max(drain, 0):.1f} s after the load; peak RSS mitmdump {peak['proxy']:.0f} MB, analysis "
+          f"{peak['analysis']:.0f} MB")
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+
+
+def _kill_run(tmp: Path, origin_port: int, rate: float, body: bytes, clients: int) -> None:
+    """Section 5: SIGKILL mid-burst; every answered flow must be in flows.mitm."""
+    from mitmproxy.io import FlowReader
+
+    session2 = tmp / "kill-session"
+    port = _free_port()
+    proc = _start_mitmdump(port, tmp, True, session2)
+    answered = [0] * clients
+    stop = threading.Event()
+    loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, 4.0, body, clients, answered, stop))
+    loader.start()
+    time.sleep(2.0)
+    proc.kill()
+    proc.wait()
+    stop.set()
+    loader.join()
+    with open(session2 / "flows.mitm", "rb") as handle:
+        on_disk = 0
+        try:
+            for _flow in FlowReader(handle).stream():
+                on_disk += 1
+        except Exception:  # noqa: BLE001 - a record cut by the kill ends the count
+            pass
+    print(f"\n5. SIGKILL of mitmdump mid-burst: {sum(answered)} responses seen by the clients, {on_disk} flows in "
+          f"flows.mitm, answered but missing: {max(sum(answered) - on_disk, 0)} (target 0)")
 
 
 def main() -> None:
@@ -463,6 +492,7 @@ def main() -> None:
     parser.add_argument("--lag-rate", type=float, default=400.0)
     parser.add_argument("--lag-body", type=int, default=65536)
     parser.add_argument("--lag-seconds", type=float, default=10.0)
+    parser.add_argument("--lag-workers", default="1,0", help="analysis process counts to run section 4 with (0: the default)")
     parser.add_argument("--noise", action="store_true",
                         help="also run section 1 with two plain mitmdumps: the noise floor of the comparison")
     args = parser.parse_args()
@@ -476,7 +506,7 @@ def main() -> None:
         if args.noise:
             proxy_overhead(args.round_flows, args.clients, args.rounds, same=True)
     if args.lag:
-        analysis_lag(args.lag_rate, args.lag_body, args.lag_seconds, args.clients)
+        analysis_lag(args.lag_rate, args.lag_body, args.lag_seconds, args.clients, [int(n) for n in args.lag_workers.split(",")])
 
 
 if __name__ == "__main__":

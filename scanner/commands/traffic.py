@@ -55,6 +55,8 @@ _KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.co
               help="State that this capture carries only the app's traffic (Android per-app VPN, mitmproxy's "
                    "WireGuard mode with an app filter); recorded, and every request then counts as the app's.")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
+@click.option("--analysis-workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Processes that analyse the captured flows, at idle priority (default: one per CPU, at most 4).")
 @click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
 @click.option("--seal-interval", type=click.FloatRange(0.1, 1.0), default=None, metavar="SECONDS",
               help="Seconds between seals (fsync of every session file and a signed checkpoint) while traffic "
@@ -63,8 +65,8 @@ _KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.co
 @click.option("--reason", metavar="TEXT", help="With --resume: why the recording is resumed (kept in the restart record).")
 @click.argument("mitmdump_args", nargs=-1, type=click.UNPROCESSED)
 def proxy(listen_host: str, listen_port: int, device: str | None, session: str, apk: str | None,
-          package_name: str | None, app_only: bool, body_cap: int | None, key_path: str | None, seal_interval: float | None, resume: bool, reason: str | None,
-          mitmdump_args: tuple[str, ...]) -> int:
+          package_name: str | None, app_only: bool, body_cap: int | None, analysis_workers: int | None, key_path: str | None,
+          seal_interval: float | None, resume: bool, reason: str | None, mitmdump_args: tuple[str, ...]) -> int:
     """Run mitmdump with the PIScan addon, recording into the --session folder.
 
     Every flow is written to the folder before the phone gets its response; an analysis process
@@ -127,6 +129,8 @@ def proxy(listen_host: str, listen_port: int, device: str | None, session: str, 
         argv += ["--set", "piscan_app_only=true"]
     if body_cap:
         argv += ["--set", f"piscan_body_cap={body_cap}"]
+    if analysis_workers:
+        argv += ["--set", f"piscan_analysis_workers={analysis_workers}"]
     if seal_interval is not None:
         argv += ["--set", f"piscan_seal_ms={round(seal_interval * 1000)}"]
     if resume:
@@ -265,7 +269,10 @@ def traffic() -> None:
 @click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
 @click.option("--reason", metavar="TEXT", help="Why (kept in the resume record).")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
-def resume(session: str, device: str | None, key_path: str | None, reason: str | None, body_cap: int | None) -> int:
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Processes that analyse the flows (default: one per CPU, at most 4).")
+def resume(session: str, device: str | None, key_path: str | None, reason: str | None, body_cap: int | None,
+           workers: int | None) -> int:
     """Analyse the captured flows that have no observation yet, and seal the session again.
 
     For a session whose proxy or analysis process stopped early. Takes the session lock (so never
@@ -273,12 +280,14 @@ def resume(session: str, device: str | None, key_path: str | None, reason: str |
     writes a resume record, and analyses with the same phases and matching as the live run.
     """
     from ..keys import load_key
+    from ..traffic.helpers import default_workers
     from ..traffic.resume import resume_session
 
     root = input_dir(session, "a proxy session folder")
     key = load_key(key_path)
     done = resume_session(root, key, device=input_file(device, "a device-profile YAML file") if device else None,
-                          reason=reason, body_cap=body_cap, progress=lambda m: click.echo(f"piscan: {m}", err=True))
+                          reason=reason, body_cap=body_cap, workers=workers or default_workers(),
+                          progress=lambda m: click.echo(f"piscan: {m}", err=True))
     files = done["payload"]["files"]
     click.echo(f"piscan: analysed flows {done['analysed_from']}-{done['analysed_to']}; {files['flows.mitm']['records']} "
                f"flows, {files['observations.jsonl']['records']} observations; sealed (seal #{done['payload']['seq']})")

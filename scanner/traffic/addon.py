@@ -86,6 +86,7 @@ class PiscanAddon:
         loader.add_option("piscan_app_only", bool, False, "The examiner states that this capture carries only the "
                                                           "app's traffic (per-app VPN); recorded in session.json.")
         loader.add_option("piscan_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each request body that PIScan decodes.")
+        loader.add_option("piscan_analysis_workers", int, 0, "Analysis processes (idle priority); 0: one per CPU, at most 4.")
         loader.add_option("piscan_key", str, "", "Examiner key that signs the seals (default: $PISCAN_KEY or "
                                                  "~/.config/piscan/examiner-key.pem).")
         loader.add_option("piscan_seal_ms", int, round(DEFAULT_INTERVAL * 1000),
@@ -176,6 +177,7 @@ class PiscanAddon:
             "session": str(self.session.resolve()),
             "device": str(Path(opts.piscan_device).resolve()) if opts.piscan_device else None,
             "package": package, "body_cap": opts.piscan_body_cap,
+            "workers": opts.piscan_analysis_workers if opts.piscan_analysis_workers > 0 else helpers.default_workers(),
             "control_fd": worker_control, "status_fd": worker_status, "lock_fd": self._lock.fd,
         }, (worker_control, worker_status, self._lock.fd))
         os.close(worker_control)

@@ -50,6 +50,12 @@ def helper_start(config: dict[str, Any], death_signal: int | None) -> None:
             os.kill(os.getpid(), death_signal)
 
 
+def default_workers() -> int:
+    """Analysis processes to run: one per CPU, at most 4 (they run at idle priority, so they use
+    only what the proxy leaves; each holds its own analyser, about 40 MB)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def pipe() -> tuple[int, int]:
     """A pipe whose ends are not inherited unless passed explicitly."""
     read, write = os.pipe()

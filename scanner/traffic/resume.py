@@ -29,8 +29,10 @@ from .worker import SessionAnalyser, make_analyzer
 
 
 def resume_session(session_dir: str | Path, key: ExaminerKey, *, device: str | None, reason: str | None = None,
-                   body_cap: int | None = None, progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Analyse and seal what a crash left; returns the final seal's payload and head."""
+                   body_cap: int | None = None, workers: int = 1,
+                   progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """Analyse (with ``workers`` processes) and seal what a crash left; returns the final seal's
+    payload and head."""
     root = Path(session_dir)
     meta = load_session_meta(root)
     profile = load_profile(device) if device else None
@@ -55,7 +57,8 @@ def resume_session(session_dir: str | Path, key: ExaminerKey, *, device: str | N
             payload = safejson.loads(last)["payload"]
             previous = {"seq": payload["seq"], "time": payload["time"], "kind": payload["kind"], "sha256": line_sha256(last)}
         sealer.checkpoint("restart", force=True)
-        analyser = SessionAnalyser(root, make_analyzer(device, package, body_cap or DEFAULT_BODY_CAP))
+        args = (device, package, body_cap or DEFAULT_BODY_CAP)
+        analyser = SessionAnalyser(root, make_analyzer(*args), workers=workers, analyzer_args=args)
         first = analyser.seq + 1
         append_event(root, "resume", {"reason": reason, "previous_seal": previous, "torn_tail": torn,
                                       "analyse_from": first})
