@@ -393,13 +393,27 @@ def analysis_lag(rate: float, body_size: int, seconds: float, clients: int, work
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for workers in worker_counts:
-            _lag_run(tmp, origin_port, rate, body, seconds, clients, workers)
+            _lag_run(tmp, origin_port, rate, body, seconds, clients, workers, server_proc.pid or 0)
         _kill_run(tmp, origin_port, rate, body, clients)
     server_proc.terminate()
 
 
-def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: float, clients: int, workers: int) -> None:
-    """Section 4 with ``workers`` analysis processes."""
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live descendants."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += _cpu_seconds(current)
+            todo += _children(current)
+        except OSError:
+            continue
+    return total
+
+
+def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: float, clients: int, workers: int,
+             origin_pid: int) -> None:
+    """Section 4 with ``workers`` analysis processes; where the CPUs went while the load ran."""
     from scanner.traffic.helpers import default_workers
 
     count = workers or default_workers()
@@ -413,6 +427,11 @@ def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: flo
     stop = threading.Event()
     loader = threading.Thread(target=_paced_load, args=(port, origin_port, rate, seconds, body, clients, answered, stop))
     started = time.monotonic()
+    own = os.times()
+    cpu_start = {"proxy": _cpu_seconds(proc.pid), "load": own.user + own.system + _cpu_seconds(origin_pid),
+                 "analysis": sum(_tree_cpu_seconds(k) for k in _children(proc.pid))}
+    cpu_load: dict[str, float] = {}
+    load_wall = seconds
     loader.start()
     peak = {"proxy": 0.0, "analysis": 0.0}
     rate_seen: list[float] = []
@@ -438,6 +457,12 @@ def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: flo
             worst_behind_s = max(worst_behind_s, behind_s)
         print(f"{now - started:5.0f} {on_disk:8} {analysed:9} {behind:7} {behind_s:9.1f} {proxy_mb:12.0f} {analysis_mb:12.0f}",
               flush=True)
+        if not loader.is_alive() and not cpu_load:
+            own = os.times()
+            load_wall = now - started
+            cpu_load = {"proxy": _cpu_seconds(proc.pid) - cpu_start["proxy"],
+                        "load": own.user + own.system + _cpu_seconds(origin_pid) - cpu_start["load"],
+                        "analysis": sum(_tree_cpu_seconds(k) for k in kids) - cpu_start["analysis"]}
         if not loader.is_alive() and behind == 0 and on_disk >= sum(answered):
             break
         if now - started > seconds + 600:
@@ -448,6 +473,10 @@ def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: flo
           f"{statistics.median(rate_seen) if rate_seen else 0:.0f} flows/s; worst backlog {worst_behind_s:.1f} s; "
           f"drained {max(drain, 0):.1f} s after the load; peak RSS mitmdump {peak['proxy']:.0f} MB, analysis "
           f"{peak['analysis']:.0f} MB")
+    if cpu_load:
+        print(f"  CPU while the load ran ({load_wall:.0f} s, {os.cpu_count()} CPUs): mitmdump with the addon "
+              f"{cpu_load['proxy'] / load_wall:.0%}, this load generator and the origin {cpu_load['load'] / load_wall:.0%}, "
+              f"analysis {cpu_load['analysis'] / load_wall:.0%} (of one CPU each)")
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
 

@@ -28,10 +28,11 @@ import re
 import zlib
 from bisect import bisect_right
 from collections import Counter
+from itertools import accumulate
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any, Iterable, NamedTuple
+from typing import NamedTuple
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import brotli
@@ -89,14 +90,12 @@ class JoinedFields:
 
     SEP = "\x00"
 
-    def __init__(self, fields: list[Field]) -> None:
+    def __init__(self, fields: list[Field | JsonLeaf]) -> None:
         self.fields = fields
-        self.text = self.SEP.join(f.text for f in fields)
-        self.starts: list[int] = []
-        pos = 0
-        for fld in fields:
-            self.starts.append(pos)
-            pos += len(fld.text) + 1
+        self.texts = [f.text for f in fields]
+        self.text = self.SEP.join(self.texts)
+        # start of text i: the lengths before it plus one separator each (C iterators, no Python call per field)
+        self.starts: list[int] = list(map(operator.add, accumulate(map(len, self.texts), initial=0), range(len(self.texts))))
 
     def field_at(self, offset: int) -> Field:
         """The field holding character ``offset`` of the joined text."""
@@ -112,7 +111,7 @@ class JoinedFields:
 class Decoded:
     """Everything readable in one request, and what was not."""
 
-    fields: list[Field] = field(default_factory=list)
+    fields: list[Field | JsonLeaf] = field(default_factory=list)
     opaque_items: list[OpaqueItem] = field(default_factory=list)
     truncated: bool = False
     inflate_left: int = INFLATE_BUDGET  #: what nested compressed values may still inflate to
@@ -485,9 +484,13 @@ def _pairs(out: Decoded, loc: str, prefix: str, transforms: str, depth: int, ite
 def _add_pair(out: Decoded, loc: str, chain: str, transforms: str, container: str, mapping: dict[str, object]) -> None:
     found = pair_in(container, mapping)
     if found is not None:
-        lat_key, lon_key, lat, lon = found
-        out.fields.append(Field(f"{loc}.{{{lat_key},{lon_key}}}", f"{lat},{lon}",
-                                f"{chain}:{{{lat_key},{lon_key}}}", transforms, "pair"))
+        _add_found_pair(out, loc, chain, transforms, found)
+
+
+def _add_found_pair(out: Decoded, loc: str, chain: str, transforms: str, found: tuple[str, str, float, float]) -> None:
+    lat_key, lon_key, lat, lon = found
+    out.fields.append(Field(f"{loc}.{{{lat_key},{lon_key}}}", f"{lat},{lon}",
+                            f"{chain}:{{{lat_key},{lon_key}}}", transforms, "pair"))
 
 
 # --- JSON and XML -----------------------------------------------------------------------------
@@ -511,40 +514,107 @@ def _json(out: Decoded, at: _At, data: bytes | str) -> bool:
 _OPENERS = ("{", "[", "<")
 
 
+class _JsonPlace:
+    """A JSON container's place: its location and chain strings are built on first use only."""
+
+    __slots__ = ("at", "path", "_loc", "_chain")
+
+    def __init__(self, at: _At, path: str) -> None:
+        self.at, self.path = at, path
+        self._loc: str | None = None
+        self._chain: str | None = None
+
+    @property
+    def loc(self) -> str:
+        if self._loc is None:
+            self._loc = f"{self.at.loc}:{self.path}"
+        return self._loc
+
+    @property
+    def chain(self) -> str:
+        if self._chain is None:
+            self._chain = _chain(self.at, f"json:{self.path}")
+        return self._chain
+
+
+class JsonLeaf:
+    """A JSON value read as its own text (a short string or a number): what a :class:`Field`
+    holds, with the location and chain strings built only when a claim needs them (a 64 KiB
+    analytics batch has thousands of such values, and almost none is claimed)."""
+
+    __slots__ = ("place", "key", "text")
+    kind = ""
+    aggregate = False
+
+    def __init__(self, place: _JsonPlace, key: str | int, text: str) -> None:
+        self.place, self.key, self.text = place, key, text
+
+    def _suffix(self) -> str:
+        return f".{self.key}" if type(self.key) is str else f"[{self.key}]"
+
+    @property
+    def location(self) -> str:
+        """Machine path, as :attr:`Field.location`."""
+        return self.place.loc + self._suffix()
+
+    @property
+    def chain(self) -> str:
+        """Decoding chain, as :attr:`Field.chain`."""
+        return self.place.chain + self._suffix()
+
+    @property
+    def transforms(self) -> str:
+        """Encodings undone on the way, as :attr:`Field.transforms`."""
+        return self.place.at.transforms
+
+    def as_field(self) -> Field:
+        """The same value as a :class:`Field`."""
+        return Field(self.location, self.text, self.chain, self.transforms)
+
+    def __repr__(self) -> str:
+        return repr(self.as_field())
+
+
 def _walk_json(out: Decoded, at: _At, path: str, value: object) -> None:
     """The leaves of a parsed JSON object or array (``value``), depth first.
 
-    A 64 KiB analytics batch has thousands of leaves, so the location and chain prefixes are
-    built once per container, and a string that cannot hold an encoding (the first test of
-    :func:`_text_leaf`) becomes its field here, without a call per leaf; ``json.loads`` gives
-    exact ``dict``/``list``/``str``/``int``/``float``/``bool`` types, hence ``type() is``.
+    A string that cannot hold an encoding (the first test of :func:`_text_leaf`) and a number
+    become :class:`JsonLeaf` values here, without a call or a string built per leaf;
+    ``json.loads`` gives exact ``dict``/``list``/``str``/``int``/``float``/``bool`` types,
+    hence ``type() is``.
     """
-    loc, chain, transforms, fields = f"{at.loc}:{path}", _chain(at, f"json:{path}"), at.transforms, out.fields
+    place, fields = _JsonPlace(at, path), out.fields
     if type(value) is dict:
-        items: Iterable[tuple[Any, Any]] = value.items()
-        step = "."
-    else:
-        items = enumerate(value)  # type: ignore[arg-type]
-        step = "["
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
+                    fields.append(JsonLeaf(place, key, item))
+                else:
+                    _text_leaf(out, _At(f"{place.loc}.{key}", f"{place.chain}.{key}", at.transforms, at.depth + 1), item)
+            elif kind is int or kind is float:
+                fields.append(JsonLeaf(place, key, str(item)))
+            elif kind is dict or kind is list:
+                _walk_json(out, at, f"{path}.{key}", item)
+        found = pair_in(path, value)  # type: ignore[arg-type]
+        if found is not None:
+            _add_found_pair(out, place.loc, place.chain, at.transforms, found)
+        return
     strings: list[str] = []
-    for key, item in items:
+    for index, item in enumerate(value):  # type: ignore[arg-type]
         kind = type(item)
-        suffix = f".{key}" if step == "." else f"[{key}]"
         if kind is str:
-            if step == "[":
-                strings.append(item)
+            strings.append(item)
             if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                fields.append(Field(loc + suffix, item, chain + suffix, transforms))
+                fields.append(JsonLeaf(place, index, item))
             else:
-                _text_leaf(out, _At(loc + suffix, chain + suffix, transforms, at.depth + 1), item)
+                _text_leaf(out, _At(f"{place.loc}[{index}]", f"{place.chain}[{index}]", at.transforms, at.depth + 1), item)
         elif kind is int or kind is float:
-            fields.append(Field(loc + suffix, str(item), chain + suffix, transforms))
+            fields.append(JsonLeaf(place, index, str(item)))
         elif kind is dict or kind is list:
-            _walk_json(out, at, path + suffix, item)
-    if step == ".":
-        _add_pair(out, loc, chain, transforms, path, value)  # type: ignore[arg-type]
-    elif len(strings) >= 3:
-        fields.append(Field(f"{loc}[*]", ",".join(strings), f"{chain}[*]", transforms, "list"))
+            _walk_json(out, at, f"{path}[{index}]", item)
+    if len(strings) >= 3:
+        fields.append(Field(f"{place.loc}[*]", ",".join(strings), f"{place.chain}[*]", at.transforms, "list"))
 
 
 def _chain(at: _At, step: str) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from .decoders import Field, JoinedFields
@@ -118,6 +119,11 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(h)))
 
 
+class _Span(NamedTuple):
+    start: int
+    text: str  #: as written in the request (the search may run on a lower-cased copy)
+
+
 class ProfileMatcher:
     """All values of one device profile compiled into one regex; built once per session."""
 
@@ -132,6 +138,13 @@ class ProfileMatcher:
         words = sorted(self._by_text, key=lambda w: (-len(w), w))
         self._regex = (
             re.compile(r"(?<![A-Za-z0-9])(?:" + trie_regex(words) + r")(?![A-Za-z0-9])", re.IGNORECASE)
+            if words else None
+        )
+        # the same search on a lower-cased text runs about twice as fast (no case folding per
+        # character); the edge classes hold what [A-Za-z0-9] matches under IGNORECASE once lowered
+        # (dotless i, long s; the Kelvin sign lowers to k, a dotted capital I changes the length)
+        self._lower_regex = (
+            re.compile(r"(?<![a-z0-9\u0131\u017f])(?:" + trie_regex(words) + r")(?![a-z0-9\u0131\u017f])")
             if words else None
         )
         self.location: Location | None = profile.location
@@ -154,12 +167,15 @@ class ProfileMatcher:
         texts (aggregate fields, a list's items joined, are skipped by the value regex)."""
         found: list[Match] = []
         text = joined.text
-        if self._regex is not None:
-            for hit in self._regex.finditer(text):
-                fld = joined.field_at(hit.start())
+        if self._regex is not None and self._lower_regex is not None:
+            lowered = text.lower()
+            hits = self._lower_regex.finditer(lowered) if len(lowered) == len(text) else self._regex.finditer(text)
+            for found_hit in hits:
+                hit = _Span(found_hit.start(), text[found_hit.start():found_hit.end()])
+                fld = joined.field_at(hit.start)
                 if fld.kind:  # a list's items joined, or a coordinate pair: not one value
                     continue
-                value = hit.group(0)
+                value = hit.text
                 for variant in self._by_text.get(value.lower(), ()):
                     if variant.case_sensitive and value != variant.text:
                         continue

@@ -7,7 +7,7 @@ fall behind without any flow being lost, and the proxy keeps no queue for it: th
 part of ``flows.mitm`` not yet analysed, on disk. A step reads at most ``STEP_BYTES``, so this
 process's memory is bounded too. It runs only when a CPU would otherwise idle (``SCHED_IDLE``).
 With ``workers`` > 1 (the default: one per CPU, at most 4) the flows of each step are analysed
-by a pool of that many forked processes, each with its own analyser, and written here in flow
+by a pool of that many processes, each with its own analyser, and written here in flow
 order; a pool process that dies is reported and the analysis goes on in this process.
 
 The same :class:`SessionAnalyser` serves ``piscan traffic resume``, which analyses the flows a
@@ -114,7 +114,7 @@ def _pool_analyse(task: tuple[int, int, bytes]) -> tuple[float | None, Observati
 class SessionAnalyser:
     """Observations for a session's flows, from the first flow without one, in flow order.
 
-    With ``workers`` > 1 the flows of a step are analysed by that many processes (forked, each
+    With ``workers`` > 1 the flows of a step are analysed by that many processes (each
     with its own analyser built from ``analyzer_args``: device, package, body cap), and their
     observations are written here, in flow order, with the phase from the marks timeline.
     """
@@ -145,13 +145,11 @@ class SessionAnalyser:
 
             if self._pool is None:
                 import multiprocessing
-                import threading
                 from concurrent.futures import ProcessPoolExecutor
 
-
-                # fork is fast and keeps the idle priority; a process with threads (a test runner) spawns
-                method = "fork" if threading.active_count() == 1 else "spawn"
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
+                # spawned, not forked: the pool's own threads make fork unsafe; a spawned process
+                # keeps the idle priority and is this process's child, so it can die with it
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_pool_start, initargs=(*self._analyzer_args, os.getpid()))
             try:
                 return list(self._pool.map(_pool_analyse, batch))
