@@ -413,7 +413,7 @@ def open_app_bundle(archive: ZipArchive, read_usable: Callable[[str], bool] = la
     base = ModuleArchive(archive, BASE, owns=True)
     problems: list[tuple[str, str]] = []
     try:
-        manifest = xml_root(base.read("AndroidManifest.xml"), "base/manifest/AndroidManifest.xml")
+        manifest = xml_root(base.read("AndroidManifest.xml", max_bytes=budgets().file_bytes), "base/manifest/AndroidManifest.xml")
     except EntryError as exc:
         raise BundleFormatError(f"base/manifest/AndroidManifest.xml cannot be used: {exc.message}") from None
     resources = ProtoResources()
@@ -423,7 +423,8 @@ def open_app_bundle(archive: ZipArchive, read_usable: Callable[[str], bool] = la
         if module != BASE:
             features.append(view)
             try:
-                merge_split_manifest(manifest, xml_root(view.read("AndroidManifest.xml"), f"{module}/{MANIFEST_IN_MODULE}"))
+                feature_manifest = view.read("AndroidManifest.xml", max_bytes=budgets().file_bytes)
+                merge_split_manifest(manifest, xml_root(feature_manifest, f"{module}/{MANIFEST_IN_MODULE}"))
             except (EntryError, BundleFormatError) as exc:
                 problems.append((f"{module}/{MANIFEST_IN_MODULE}", _message(exc)))
         if view.bundle_name("resources.pb") is None or not read_usable(f"{module}/resources.pb"):

@@ -150,6 +150,21 @@ def test_damaged_parts_are_named_and_the_result_is_incomplete(tmp_path: Path) ->
     assert {p["name"] for p in result["facts"]["permissions"]} >= {"android.permission.READ_CONTACTS"}  # the base still counts
 
 
+def test_a_bomb_in_a_feature_resource_table_is_a_limitation(tmp_path: Path) -> None:
+    from scanner.testing.hostile import _write_zeros
+
+    bundle = tmp_path / "bomb.aab"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in _entries(SAMPLE_AAB):
+            if name != "pay/resources.pb" and not name.startswith("META-INF/"):
+                archive.writestr(name, data)
+        _write_zeros(archive, "pay/resources.pb", 300 << 20)  # 300 MiB of zeros, about 300 KiB deflated
+    result = _scan(tmp_path, bundle)
+    (lim,) = [lim for lim in result["limitations"] if lim["where"] == "pay/resources.pb"]
+    assert "compression ratio" in lim["detail"] or "budget" in lim["detail"]
+    assert result["complete"] is False and result["app"]["label"]["default"] == "PIScan Demo"
+
+
 @pytest.mark.parametrize(("members", "message"), [
     ({"BundleConfig.pb": b"", "base/manifest/AndroidManifest.xml": b"\x0a\x03\x1a"}, "is not valid protobuf"),
     ({"BundleConfig.pb": b"", "base/manifest/AndroidManifest.xml": _field(3, "no element")}, "has no root element"),
