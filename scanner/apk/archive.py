@@ -14,7 +14,7 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .. import safejson
 from ..budgets import budgets
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # androguard is heavy; imported lazily in open_apk
     from androguard.core.apk import APK
 
 MANIFEST = "AndroidManifest.xml"
+_T = TypeVar("_T")
 _ZIP_LOCAL_MAGIC = b"PK\x03\x04"
 _BUNDLE_SUFFIXES = (".xapk", ".apks", ".apkm", ".zip")
 _quiet_done = False
@@ -265,19 +266,26 @@ def open_apk(path: str | Path) -> ApkInput:
         archive = ZipArchive(raw if raw is not None else path, path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise InputError(f"damaged zip archive: {_reason(exc)}", path) from None
-    try:
+    def load() -> tuple[APK, dict[str, str | int]]:
         _check_budgeted(archive, path)
-        apk = _load_androguard(path, raw, path)
-        digests = digest_file(path)
+        return _load_androguard(path, raw, path), digest_file(path)
+
+    apk, digests = _closing_on_error(archive, path, load)
+    entries = tuple(sorted(set(apk.get_files()) | set(archive.names())))
+    return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note, archive=archive,
+                    ambiguities=tuple(archive.ambiguities()), splits=tuple(splits), split_problems=tuple(split_problems))
+
+
+def _closing_on_error(archive: ZipArchive, path: Path, load: Callable[[], _T]) -> _T:
+    """``load()``; on any failure the archive is closed, and an ``OSError`` becomes one line."""
+    try:
+        return load()
     except OSError as exc:
         archive.close()
         raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
     except BaseException:
         archive.close()
         raise
-    entries = tuple(sorted(set(apk.get_files()) | set(archive.names())))
-    return ApkInput(path=path, digests=digests, apk=apk, entries=entries, note=note, archive=archive,
-                    ambiguities=tuple(archive.ambiguities()), splits=tuple(splits), split_problems=tuple(split_problems))
 
 
 def _open_app_bundle(path: Path) -> ApkInput:
@@ -286,18 +294,13 @@ def _open_app_bundle(path: Path) -> ApkInput:
         archive = ZipArchive(path, path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise InputError(f"damaged zip archive: {_reason(exc)}", path) from None
-    try:
-        bundle = open_app_bundle(archive)
-        digests = digest_file(path)
-    except BundleFormatError as exc:
-        archive.close()
-        raise InputError(f"Android App Bundle: {exc}", path) from None
-    except OSError as exc:
-        archive.close()
-        raise InputError(f"cannot read the file: {exc.strerror or _reason(exc)}", path) from None
-    except BaseException:
-        archive.close()
-        raise
+    def load() -> tuple[AppBundle, dict[str, str | int]]:
+        try:
+            return open_app_bundle(archive), digest_file(path)
+        except BundleFormatError as exc:
+            raise InputError(f"Android App Bundle: {exc}", path) from None
+
+    bundle, digests = _closing_on_error(archive, path, load)
     features = len(bundle.features)
     note = "base module of an Android App Bundle (.aab)" + (f", with {features} feature module(s)" if features else "")
     return ApkInput(path=path, digests=digests, apk=None, entries=tuple(sorted(bundle.base.names())), note=note,

@@ -32,7 +32,7 @@ from itertools import accumulate
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import brotli
@@ -97,7 +97,7 @@ class JoinedFields:
         # start of text i: the lengths before it plus one separator each (C iterators, no Python call per field)
         self.starts: list[int] = list(map(operator.add, accumulate(map(len, self.texts), initial=0), range(len(self.texts))))
 
-    def field_at(self, offset: int) -> Field:
+    def field_at(self, offset: int) -> Field | JsonLeaf:
         """The field holding character ``offset`` of the joined text."""
         return self.fields[bisect_right(self.starts, offset) - 1]
 
@@ -549,18 +549,15 @@ class JsonLeaf:
     def __init__(self, place: _JsonPlace, key: str | int, text: str) -> None:
         self.place, self.key, self.text = place, key, text
 
-    def _suffix(self) -> str:
-        return f".{self.key}" if type(self.key) is str else f"[{self.key}]"
-
     @property
     def location(self) -> str:
         """Machine path, as :attr:`Field.location`."""
-        return self.place.loc + self._suffix()
+        return self.place.loc + _json_step(self.key)
 
     @property
     def chain(self) -> str:
         """Decoding chain, as :attr:`Field.chain`."""
-        return self.place.chain + self._suffix()
+        return self.place.chain + _json_step(self.key)
 
     @property
     def transforms(self) -> str:
@@ -583,38 +580,33 @@ def _walk_json(out: Decoded, at: _At, path: str, value: object) -> None:
     ``json.loads`` gives exact ``dict``/``list``/``str``/``int``/``float``/``bool`` types,
     hence ``type() is``.
     """
-    place, fields = _JsonPlace(at, path), out.fields
-    if type(value) is dict:
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                    fields.append(JsonLeaf(place, key, item))
-                else:
-                    _text_leaf(out, _At(f"{place.loc}.{key}", f"{place.chain}.{key}", at.transforms, at.depth + 1), item)
-            elif kind is int or kind is float:
-                fields.append(JsonLeaf(place, key, str(item)))
-            elif kind is dict or kind is list:
-                _walk_json(out, at, f"{path}.{key}", item)
+    place, fields, is_object = _JsonPlace(at, path), out.fields, type(value) is dict
+    strings: list[str] = []  # an array's strings, joined for the list detectors
+    for key, item in (cast(dict, value).items() if is_object else enumerate(cast(list, value))):
+        kind = type(item)
+        if kind is str:
+            if not is_object:
+                strings.append(item)
+            if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
+                fields.append(JsonLeaf(place, key, item))
+            else:
+                step = _json_step(key)
+                _text_leaf(out, _At(place.loc + step, place.chain + step, at.transforms, at.depth + 1), item)
+        elif kind is int or kind is float:
+            fields.append(JsonLeaf(place, key, str(item)))
+        elif kind is dict or kind is list:
+            _walk_json(out, at, path + _json_step(key), item)
+    if is_object:
         found = pair_in(path, value)  # type: ignore[arg-type]
         if found is not None:
             _add_found_pair(out, place.loc, place.chain, at.transforms, found)
-        return
-    strings: list[str] = []
-    for index, item in enumerate(value):  # type: ignore[arg-type]
-        kind = type(item)
-        if kind is str:
-            strings.append(item)
-            if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                fields.append(JsonLeaf(place, index, item))
-            else:
-                _text_leaf(out, _At(f"{place.loc}[{index}]", f"{place.chain}[{index}]", at.transforms, at.depth + 1), item)
-        elif kind is int or kind is float:
-            fields.append(JsonLeaf(place, index, str(item)))
-        elif kind is dict or kind is list:
-            _walk_json(out, at, f"{path}[{index}]", item)
-    if len(strings) >= 3:
+    elif len(strings) >= 3:
         fields.append(Field(f"{place.loc}[*]", ",".join(strings), f"{place.chain}[*]", at.transforms, "list"))
+
+
+def _json_step(key: str | int) -> str:
+    """The path step to an object member (``.key``) or an array item (``[3]``)."""
+    return f".{key}" if type(key) is str else f"[{key}]"
 
 
 def _chain(at: _At, step: str) -> str:

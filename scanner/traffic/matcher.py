@@ -186,11 +186,11 @@ class ProfileMatcher:
                                        mask_value(variant.source.value), "profile", fld.chain, "profile"))
         if self.location is not None and "." in text:
             loc = self.location
-            for hit in LAT_LON_RE.finditer(text):
-                a, b = float(hit.group(1)), float(hit.group(2))
+            for pair in LAT_LON_RE.finditer(text):
+                a, b = float(pair.group(1)), float(pair.group(2))
                 for lat, lon in ((a, b), (b, a)):
                     if -90 <= lat <= 90 and haversine_m(lat, lon, loc.lat, loc.lon) <= loc.radius_m:
-                        fld = joined.field_at(hit.start())
+                        fld = joined.field_at(pair.start())
                         found.append(Match("location_precise", fld.location, encoding_label(fld.transforms, "plain"),
                                            f"{lat:.2f}***,{lon:.2f}***", "profile", fld.chain, "profile"))
                         break
