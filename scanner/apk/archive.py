@@ -120,6 +120,13 @@ class ApkInput:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", frozenset(self.entries))
 
+    def close(self) -> None:
+        """Release the files behind the APK, its splits and modules."""
+        for split in self.splits:
+            split.archive.close()
+        if self.archive is not None:
+            self.archive.close()
+
     def manifest_root(self) -> Any:
         """The manifest as an lxml element tree (androguard's, or the bundle's protobuf XML)."""
         if self.apk is not None:

@@ -60,27 +60,39 @@ def looks_like_policy(data: bytes) -> bool:
 
 
 def documents_in_apk(path: Path) -> tuple[list[FoundDocument], list[Limitation]]:
-    """Policy-like documents under ``assets/`` and ``res/raw/`` of the APK at ``path``."""
-    from ..apk.zipread import EntryError, ZipArchive
+    """Policy-like documents under ``assets/`` and ``res/raw/`` of the app at ``path``: an APK, or
+    every APK of a bundle (``.apks``/``.xapk``: ``split_x.apk!assets/...``) or every module of an
+    App Bundle (``.aab``: ``assets/...`` of the base, ``pay!assets/...`` of a feature module)."""
+    from ..apk.archive import open_apk
+    from ..apk.zipread import EntryError
+    from ..errors import InputError
 
     found: list[FoundDocument] = []
     limitations: list[Limitation] = []
     try:
-        archive = ZipArchive(path, path)
-    except Exception:  # noqa: BLE001 - not a zip (a mini-program): nothing to look in
+        opened = open_apk(path)
+    except InputError:  # not an app package (a mini-program), or unreadable: the scan says so elsewhere
         return [], []
-    with archive:
-        for name in sorted(archive.names()):
-            if not name.startswith(_DOC_PLACES) or not name.lower().endswith(_DOC_SUFFIXES):
+    try:
+        parts = [("", opened.archive), *((f"{split.name}!", split.archive) for split in opened.splits)]
+        for prefix, archive in parts:
+            if archive is None:
                 continue
-            try:
-                data = archive.read(name, max_bytes=MAX_BYTES)
-            except EntryError as exc:
-                limitations.append(Limitation("policy_incomplete", f"a possible policy document was not read: {exc.message}", name))
-                continue
-            if looks_like_policy(data):
-                found.append(FoundDocument(name, data, {"kind": "apk_asset", "name": name, "url": None, "time": None,
-                                                        "phase": None}))
+            for name in sorted(archive.names()):
+                if not name.startswith(_DOC_PLACES) or not name.lower().endswith(_DOC_SUFFIXES):
+                    continue
+                shown = prefix + name
+                try:
+                    data = archive.read(name, max_bytes=MAX_BYTES)
+                except EntryError as exc:
+                    limitations.append(Limitation("policy_incomplete", f"a possible policy document was not read: {exc.message}",
+                                                  shown))
+                    continue
+                if looks_like_policy(data):
+                    found.append(FoundDocument(shown, data, {"kind": "apk_asset", "name": shown, "url": None, "time": None,
+                                                             "phase": None}))
+    finally:
+        opened.close()
     return found, limitations
 
 

@@ -54,6 +54,30 @@ def test_a_bundled_policy_and_sdk_list_are_held_against_the_code(tmp_path: Path)
     assert any(f["rule_id"] == "RD-2.1-sdk-undeclared" for f in result["findings"])
 
 
+def test_a_policy_in_a_bundle_is_found_in_its_apk_or_module(tmp_path: Path) -> None:
+    """Inside an .apks the documents sit in the base or a split APK; inside an .aab, in a module."""
+    import zipfile
+
+    from scanner.testing.bundles import write_zip
+
+    base = apk_with(tmp_path / "base.apk", extra=[("assets/privacy_policy.html", sample_policy_html())]).read_bytes()
+    split = tmp_path / "split.zip"
+    write_zip(split, [("AndroidManifest.xml", b""), ("res/raw/third_party_sdk_list.md",
+                                                       (REPO / "samples" / "policy" / "sdk-list.md").read_bytes())])
+    apks = tmp_path / "app.apks"
+    write_zip(apks, [("base.apk", base), ("split_pay.apk", split.read_bytes())])
+    found, _ = documents_in_apk(apks)
+    assert [d.name for d in found] == ["assets/privacy_policy.html", "split_pay.apk!res/raw/third_party_sdk_list.md"]
+    with zipfile.ZipFile(REPO / "samples" / "piscan-demo.aab") as sample:
+        entries = [(name, sample.read(name)) for name in sample.namelist() if not name.startswith("META-INF/")]
+    aab = tmp_path / "app.aab"
+    write_zip(aab, [*entries, ("base/assets/privacy_policy.html", sample_policy_html())])
+    found, _ = documents_in_apk(aab)
+    assert [d.name for d in found] == ["assets/privacy_policy.html"]
+    result = _scan(tmp_path, aab)
+    assert [d["source"]["name"] for d in result["facts"]["policy"]["documents"]] == ["assets/privacy_policy.html"]
+
+
 def test_no_document_anywhere_adds_no_policy_section(tmp_path: Path) -> None:
     assert "policy" not in _scan(tmp_path, SAMPLE_APK)["facts"]
 
