@@ -9,7 +9,7 @@ Layout (as bundletool and the Android Gradle plugin write it):
   --output-format proto`` (manifest and XML as protobuf ``XmlNode``, ``resources.pb``), its
   ``classes.dex`` under ``dex/``;
 - ``pay/``: an on-demand feature module linked with ``aapt2 link --proto-format`` from
-  ``samples/demo-bundle/pay/`` (its manifest adds ``CAMERA`` and an activity; its own string
+  ``samples/demo-bundle/pay/`` (its manifest adds an activity and names ``CAMERA``, which Android does not grant from a split; its own string
   resources, package id 0x80) and a native library named as JPush's (``lib/arm64-v8a/libjcore.so``,
   a placeholder ELF header: SDK detection goes by the library's name);
 - ``BundleConfig.pb`` (empty) and a JAR (v1) signature by the throwaway test key

@@ -8,11 +8,11 @@ caller's to bound, and it stops at ``max_fields`` fields.
 
 from __future__ import annotations
 
-ProtoField = tuple[int, int, "int | bytes"]  #: field number, wire type, value
+ProtoField = tuple[int, int, "int | bytes | memoryview"]  #: field number, wire type, value (bytes views stay views)
 MAX_FIELDS = 4096
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def _varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(data) or shift > 63:
@@ -25,7 +25,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def parse_protobuf(data: bytes, max_fields: int = MAX_FIELDS) -> list[ProtoField] | None:
+def parse_protobuf(data: bytes | memoryview, max_fields: int = MAX_FIELDS) -> list[ProtoField] | None:
     """Parse one message level; ``None`` unless the bytes parse exactly (or past ``max_fields``)."""
     fields: list[ProtoField] = []
     pos = 0

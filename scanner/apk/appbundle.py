@@ -38,6 +38,7 @@ _MAX_ELEMENTS = 200_000  #: elements of one protobuf XML document
 _MODULE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
 #: module folder -> the APK path prefix its files install to ("" for root/)
 _FOLDERS = {"dex/": "", "res/": "res/", "assets/": "assets/", "lib/": "lib/", "root/": ""}
+_DEX_NAME = re.compile(r"\Aclasses\d*\.dex\Z")
 
 
 class BundleFormatError(ValueError):
@@ -58,7 +59,8 @@ def bundle_modules(names: list[str]) -> list[str]:
 
 def apk_path(module_path: str) -> str | None:
     """Where a file of a module (path inside the module) lands in its APK; ``None`` for bundle
-    metadata (``native.pb``, ``assets.pb``...) that is not an APK file."""
+    metadata (``native.pb``, ``assets.pb``...) that is not an APK file. ``root/`` files keep their
+    path, even one that would shadow a file of another folder (see :func:`shadows`)."""
     if module_path == MANIFEST_IN_MODULE:
         return "AndroidManifest.xml"
     if module_path == "resources.pb":
@@ -66,10 +68,17 @@ def apk_path(module_path: str) -> str | None:
     for folder, prefix in _FOLDERS.items():
         if module_path.startswith(folder) and len(module_path) > len(folder):
             rest = module_path[len(folder):]
-            if folder == "dex/" and "/" in rest:
-                return None  # only the module's top-level dex files are its code
+            if folder == "dex/" and not _DEX_NAME.match(rest):
+                return None  # only the module's top-level classes*.dex files are its code
             return prefix + rest
     return None
+
+
+def shadows(apk_name: str) -> bool:
+    """Whether a ``root/`` file would take the place of the manifest, the code, the resource table
+    or a file of ``res/``, ``lib/`` or ``assets/`` (bundletool refuses such a bundle)."""
+    return (apk_name in ("AndroidManifest.xml", "resources.pb", "resources.arsc") or _DEX_NAME.match(apk_name) is not None
+            or apk_name.startswith(("res/", "lib/", "assets/")))
 
 
 class ModuleArchive:
@@ -82,12 +91,22 @@ class ModuleArchive:
         self.label = f"{bundle.label}!{module}"
         self._owns = owns
         self._to_bundle: dict[str, str] = {}
+        #: root/ files that would take the place of another file: not used, and a sign of tampering
+        self.shadowing: list[ZipAmbiguity] = []
         prefix = module + "/"
         for name in bundle.names():
-            if name.startswith(prefix):
-                mapped = apk_path(name[len(prefix):])
-                if mapped is not None and mapped not in self._to_bundle:
-                    self._to_bundle[mapped] = name
+            if not name.startswith(prefix):
+                continue
+            inner = name[len(prefix):]
+            mapped = apk_path(inner)
+            if mapped is None:
+                continue
+            if inner.startswith("root/") and shadows(mapped):
+                self.shadowing.append(ZipAmbiguity(
+                    "shadowing_entry", name, f"{name!r} would install as {mapped!r}, in place of the module's own; "
+                    "bundletool refuses such a bundle (not used)"))
+                continue
+            self._to_bundle.setdefault(mapped, name)
 
     def bundle_name(self, name: str) -> str | None:
         """The bundle entry behind an APK name (``classes.dex`` -> ``base/dex/classes.dex``)."""
@@ -121,27 +140,28 @@ class ModuleArchive:
 
 # --- protobuf reading ---------------------------------------------------------------------------
 
-def _fields(data: bytes, what: str) -> list[ProtoField]:
+def _fields(data: bytes | memoryview, what: str) -> list[ProtoField]:
+    """One message level; nested messages stay views of ``data`` (nesting copies nothing)."""
     if not data:
         return []
-    fields = parse_protobuf(data, _MAX_FIELDS)
+    fields = parse_protobuf(data if isinstance(data, memoryview) else memoryview(data), _MAX_FIELDS)
     if fields is None:
         raise BundleFormatError(f"{what} is not valid protobuf")
     return fields
 
 
-def _bytes(fields: list[ProtoField], number: int) -> list[bytes]:
-    return [v for n, w, v in fields if n == number and w == 2 and isinstance(v, bytes)]
+def _bytes(fields: list[ProtoField], number: int) -> list[memoryview]:
+    return [v for n, w, v in fields if n == number and w == 2 and isinstance(v, memoryview)]
 
 
-def _first_bytes(fields: list[ProtoField], number: int) -> bytes | None:
+def _first_bytes(fields: list[ProtoField], number: int) -> memoryview | None:
     found = _bytes(fields, number)
     return found[-1] if found else None  # protobuf: the last occurrence of a singular field wins
 
 
 def _text(fields: list[ProtoField], number: int) -> str:
     raw = _first_bytes(fields, number)
-    return raw.decode("utf-8", "replace") if raw else ""
+    return bytes(raw).decode("utf-8", "replace") if raw else ""
 
 
 def _int(fields: list[ProtoField], number: int) -> int | None:
@@ -188,11 +208,11 @@ def _reference(fields: list[ProtoField]) -> str | None:
     return f"{sigil}{_package_prefix(rid)}{rid:08X}"
 
 
-def item_value(data: bytes) -> str | None:
+def item_value(data: bytes | memoryview) -> str | None:
     """An ``Item`` (reference, string, file, primitive) as text; ``None`` for kinds with no text."""
     fields = _fields(data, "a resource item")
     for number, wire, value in fields:
-        if wire != 2 or not isinstance(value, bytes):
+        if wire != 2 or not isinstance(value, memoryview):
             continue
         inner = _fields(value, "a resource item")
         if number == 1:
@@ -208,7 +228,7 @@ def item_value(data: bytes) -> str | None:
 
 # --- protobuf XML -------------------------------------------------------------------------------
 
-def xml_root(data: bytes, what: str = "protobuf XML") -> Any:
+def xml_root(data: bytes | memoryview, what: str = "protobuf XML") -> Any:
     """The lxml element tree of a protobuf ``XmlNode`` document (the root must be an element).
 
     Attribute values are spelled as androguard spells decoded binary XML: a compiled reference
@@ -225,7 +245,7 @@ def xml_root(data: bytes, what: str = "protobuf XML") -> Any:
     count = [0]
     depth_cap = budgets().depth
 
-    def build(raw: bytes, parent: Any, depth: int) -> Any:
+    def build(raw: memoryview, parent: Any, depth: int) -> Any:
         if depth > depth_cap:
             raise BundleFormatError(f"{what} nests deeper than {depth_cap} elements")
         count[0] += 1
@@ -256,21 +276,28 @@ def xml_root(data: bytes, what: str = "protobuf XML") -> Any:
             except ValueError:
                 continue  # a name or value lxml cannot hold (control characters): Android ignores unknown attributes too
         last: Any = None
+        texts: list[str] = []  # text nodes up to the next element, joined once (never a quadratic +=)
+
+        def place_text() -> None:
+            if texts:
+                try:
+                    if last is None:
+                        el.text = "".join(texts)
+                    else:
+                        last.tail = "".join(texts)
+                except ValueError:
+                    pass  # control characters lxml cannot hold: the text is left out
+                texts.clear()
+
         for child in _bytes(fields, 5):
             child_fields = _fields(child, what)
             child_element = _first_bytes(child_fields, 1)
             if child_element is not None:
+                place_text()
                 last = build(child_element, el, depth + 1)
-                continue
-            text = _text(child_fields, 2)
-            if text:
-                try:
-                    if last is None:
-                        el.text = (el.text or "") + text
-                    else:
-                        last.tail = (last.tail or "") + text
-                except ValueError:
-                    continue
+            else:
+                texts.append(_text(child_fields, 2))
+        place_text()
         return el
 
     return build(element, None, 0)
@@ -282,7 +309,7 @@ def xml_root(data: bytes, what: str = "protobuf XML") -> Any:
 class _Value:
     locale: str  #: BCP-47 locale of the configuration ("" for none)
     default: bool  #: the configuration has no qualifier at all
-    item: bytes  #: the ``Item`` message
+    item: memoryview  #: the ``Item`` message (a view of the table)
 
 
 class ProtoResources(ResourceTable):
@@ -332,12 +359,18 @@ class ProtoResources(ResourceTable):
         if text and not text.startswith(("@", "?")) and text not in ("true", "false"):
             strings.append(text)
 
-    def _texts(self, value: str, depth: int = 0) -> list[tuple[_Value, str]]:
+    def _texts(self, value: str, depth: int = 0, seen: set[int] | None = None) -> list[tuple[_Value, str]]:
+        """(entry, text) of every configuration of a reference, following references to others
+        (each resource expanded once per lookup, so a self-referencing table costs nothing)."""
         match = re.match(r"^@(?:([\w.]+):)?([0-9A-Fa-f]{8})$", value)
         if match is None or match.group(1) == "android":
             return []
         out: list[tuple[_Value, str]] = []
         rid = int(match.group(2), 16)
+        seen = set() if seen is None else seen
+        if rid in seen:
+            return out
+        seen.add(rid)
         for entry in self._values.get(rid, []):
             try:
                 text = item_value(entry.item)
@@ -345,8 +378,9 @@ class ProtoResources(ResourceTable):
                 continue
             if text is None:
                 continue
-            if text.startswith("@") and depth < 8:
-                out.extend((entry, t) for _e, t in self._texts(text, depth + 1))
+            if text.startswith("@"):  # a reference: its target's values (never the reference itself)
+                if depth < 8:
+                    out.extend((entry, t) for _e, t in self._texts(text, depth + 1, seen))
             else:
                 out.append((entry, text))
         return out
@@ -398,7 +432,7 @@ class AppBundle:
     modules: list[str]
     base: ModuleArchive
     features: list[ModuleArchive]
-    manifest: Any  #: lxml root: the base manifest, with the feature modules' declarations added
+    manifest: Any  #: lxml root: the base manifest, with the feature modules' components added
     resources: ProtoResources
     problems: list[tuple[str, str]]  #: (module or entry, why it was not read)
 

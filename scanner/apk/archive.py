@@ -311,7 +311,8 @@ def _open_app_bundle(path: Path) -> ApkInput:
     features = len(bundle.features)
     note = "base module of an Android App Bundle (.aab)" + (f", with {features} feature module(s)" if features else "")
     return ApkInput(path=path, digests=digests, apk=None, entries=tuple(sorted(bundle.base.names())), note=note,
-                    archive=bundle.base, ambiguities=tuple(archive.ambiguities()),
+                    archive=bundle.base,
+                    ambiguities=(*archive.ambiguities(), *(a for view in (bundle.base, *bundle.features) for a in view.shadowing)),
                     splits=tuple(SplitApk(view.module, view) for view in bundle.features), bundle=bundle)
 
 
@@ -349,7 +350,10 @@ def apk_package(path: str | Path) -> str:
     """The package name in an APK's (or a bundle's base APK's) manifest; ``InputError`` when the
     file is not a readable APK or names no package."""
     opened = open_apk(path)
-    package = opened.package_name()
+    try:
+        package = opened.package_name()
+    finally:
+        opened.close()
     if not package:
         raise InputError("APK manifest has no package name", opened.path)
     return str(package)

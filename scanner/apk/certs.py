@@ -166,21 +166,152 @@ def collect_signing(apk: APK) -> tuple[dict[str, Any], list[Limitation]]:
     return {"schemes": schemes, "certificates": [c.to_json() for c in ordered]}, limitations
 
 
-def _pkcs7_certificates(block: bytes) -> list[bytes]:
-    """DER certificates of a PKCS#7 ``SignedData`` block (a JAR signature file)."""
-    from asn1crypto import cms
+_HASHES = {"sha1": "SHA1", "sha224": "SHA224", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 
-    info = cms.ContentInfo.load(block)
-    certificates = info["content"]["certificates"]
-    return [cert.chosen.dump() for cert in certificates] if certificates else []
+
+def _verify(public_key: Any, algorithm: str, signature: bytes, data: bytes, digest: str) -> None:
+    """Check one signature with ``cryptography``; raises on a bad signature or key/algorithm pair."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
+
+    hash_algorithm = getattr(hashes, _HASHES[digest])()
+    if isinstance(public_key, rsa.RSAPublicKey) and algorithm == "rsassa_pkcs1v15":
+        public_key.verify(signature, data, padding.PKCS1v15(), hash_algorithm)
+    elif isinstance(public_key, ec.EllipticCurvePublicKey) and algorithm == "ecdsa":
+        public_key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    elif isinstance(public_key, dsa.DSAPublicKey) and algorithm == "dsa":
+        public_key.verify(signature, data, hash_algorithm)
+    else:
+        raise ValueError(f"signature algorithm {algorithm} with a {type(public_key).__name__} is not supported")
+
+
+def signer_certificates(block: bytes, signed: bytes) -> tuple[list[bytes], list[str]]:
+    """DER certificates of the signers of a detached PKCS#7 ``SignedData`` block whose signature
+    over ``signed`` (the ``.SF`` file) verifies, and why each other signer did not.
+
+    A certificate that merely sits in the block, signing nothing, is not a signer.
+    """
+    from asn1crypto import cms
+    from cryptography import x509
+
+    signed_data = cms.ContentInfo.load(block)["content"]
+    certificates = {}
+    for choice in signed_data["certificates"] or []:
+        if choice.name == "certificate":
+            cert = choice.chosen
+            certificates[(cert.issuer.dump(), cert.serial_number)] = cert.dump()
+    verified: list[bytes] = []
+    problems: list[str] = []
+    for signer in signed_data["signer_infos"]:
+        sid = signer["sid"]
+        if sid.name != "issuer_and_serial_number":
+            problems.append("a signer named by key identifier (not used in JAR signing)")
+            continue
+        der = certificates.get((sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native))
+        if der is None:
+            problems.append("a signer whose certificate is not in the block")
+            continue
+        digest = signer["digest_algorithm"]["algorithm"].native
+        if digest not in _HASHES:
+            problems.append(f"a signer using the digest {digest}")
+            continue
+        data = signed
+        attributes = signer["signed_attrs"]
+        if attributes.native:  # signed attributes: they carry the digest of the .SF and are what is signed
+            digests = [a["values"][0].native for a in attributes if a["type"].native == "message_digest"]
+            if not digests or digests[0] != hashlib.new(digest, signed).digest():
+                problems.append("a signer whose message digest is not that of the .SF file")
+                continue
+            data = b"\x31" + attributes.dump()[1:]  # signed as a SET OF, not as the [0] field
+        try:
+            _verify(x509.load_der_x509_certificate(der).public_key(), signer["signature_algorithm"].signature_algo,
+                    signer["signature"].native, data, digest)
+        except Exception as exc:  # noqa: BLE001 - InvalidSignature, unsupported keys: the signer does not count
+            problems.append(f"a signer whose signature does not verify ({type(exc).__name__})")
+            continue
+        verified.append(der)
+    return verified, problems
+
+
+def _jar_sections(text: bytes) -> list[dict[str, str]]:
+    """The sections of a JAR manifest or signature file (headers joined across continuation lines)."""
+    sections: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    key = None
+    for line in text.replace(b"\r\n", b"\n").split(b"\n"):
+        if not line:
+            if current:
+                sections.append(current)
+            current, key = {}, None
+        elif line.startswith(b" ") and key is not None:
+            current[key] += line[1:].decode("utf-8", "replace")
+        else:
+            name, _sep, value = line.decode("utf-8", "replace").partition(":")
+            key = name.strip()
+            current[key] = value.strip()
+    if current:
+        sections.append(current)
+    return sections
+
+
+def _digest_ok(headers: dict[str, str], data: bytes, suffix: str) -> bool | None:
+    """Whether a ``<ALG>-Digest<suffix>`` header matches ``data`` (``None``: no such header)."""
+    import base64
+
+    for algorithm in ("SHA-256", "SHA-512", "SHA-384", "SHA1", "SHA-1"):
+        value = headers.get(f"{algorithm}-Digest{suffix}")
+        if value is not None:
+            name = algorithm.replace("-", "").lower()
+            return base64.b64encode(hashlib.new(name, data).digest()).decode("ascii") == value
+    return None
+
+
+def _jar_problems(archive: ZipArchive, signature_file: bytes) -> list[str]:
+    """What in the JAR signature does not hold: the ``.SF`` against ``MANIFEST.MF``, the manifest
+    against each entry, and entries the manifest does not cover."""
+    try:
+        manifest = archive.read("META-INF/MANIFEST.MF")
+    except Exception:  # noqa: BLE001 - absent or unreadable: nothing is covered
+        return ["META-INF/MANIFEST.MF is missing or unreadable"]
+    problems: list[str] = []
+    sf_sections = _jar_sections(signature_file)
+    if not sf_sections or _digest_ok(sf_sections[0], manifest, "-Manifest") is not True:
+        problems.append("the .SF file does not hold the digest of META-INF/MANIFEST.MF")
+    listed: dict[str, dict[str, str]] = {}
+    for section in _jar_sections(manifest)[1:]:
+        if "Name" in section:
+            listed[section["Name"]] = section
+    changed, unlisted = [], []
+    for name in archive.names():
+        if name.startswith("META-INF/") or name.endswith("/"):
+            continue
+        section = listed.get(name)
+        if section is None:
+            unlisted.append(name)
+            continue
+        try:
+            ok = _digest_ok(section, archive.read(name), "")
+        except Exception:  # noqa: BLE001 - an unreadable entry cannot be checked; the reader reports it
+            continue
+        if ok is not True:
+            changed.append(name)
+    if changed:
+        problems.append(f"{len(changed)} entr{'y' if len(changed) == 1 else 'ies'} changed after signing (first: {changed[0]})")
+    if unlisted:
+        problems.append(f"{len(unlisted)} entr{'y' if len(unlisted) == 1 else 'ies'} not covered by the signature "
+                        f"(first: {unlisted[0]})")
+    return problems
 
 
 def collect_bundle_signing(archive: ZipArchive) -> tuple[dict[str, Any], list[Limitation]]:
-    """The ``signing`` section of an Android App Bundle: its JAR (v1) signature, read from the zip.
+    """The ``signing`` section of an Android App Bundle: its JAR (v1) signature, verified here.
 
     An ``.aab`` carries only a JAR signature, by the upload key (or none): the APKs a device
     installs are signed later by the store (Play App Signing) or the developer, so these
-    certificates need not be the ones users' devices see. Their ``scheme`` is ``v1``.
+    certificates need not be the ones users' devices see. A certificate is listed only for a
+    signer whose signature over its ``.SF`` verifies, whose ``.SF`` holds the manifest's digest and
+    whose manifest matches every entry; anything else (an entry changed or added after signing, a
+    signature that does not verify) is a ``signature_mismatch`` limitation and no certificate.
     """
     limitations: list[Limitation] = []
     names = archive.names()
@@ -189,9 +320,15 @@ def collect_bundle_signing(archive: ZipArchive) -> tuple[dict[str, Any], list[Li
     certificates: dict[str, Certificate] = {}
     for name in blocks:
         try:
-            ders = _pkcs7_certificates(archive.read(name))
+            signature_file = archive.read(f"{name.rsplit('.', 1)[0]}.SF")
+            ders, problems = signer_certificates(archive.read(name), signature_file)
         except Exception as exc:  # noqa: BLE001 - hostile signature block: a limitation, not a crash
             limitations.append(Limitation("entry_unreadable", f"v1 signature block {name} unreadable: {exc}", "signing"))
+            continue
+        problems += _jar_problems(archive, signature_file) if ders else []
+        for problem in problems:
+            limitations.append(Limitation("signature_mismatch", f"v1 signature {name}: {problem}", "signing"))
+        if not ders or problems:  # signed content that does not match is not a signature to report
             continue
         for der in ders:
             try:
@@ -201,6 +338,6 @@ def collect_bundle_signing(archive: ZipArchive) -> tuple[dict[str, Any], list[Li
                 continue
             certificates[cert.sha256] = cert
     schemes = {scheme: False for scheme in SCHEMES}
-    schemes["v1"] = bool(blocks)
+    schemes["v1"] = bool(certificates)
     ordered = [certificates[key] for key in sorted(certificates)]
     return {"schemes": schemes, "certificates": [c.to_json() for c in ordered]}, limitations

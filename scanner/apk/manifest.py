@@ -351,24 +351,28 @@ def _launchers(reader: _Reader, root: Any, package: str) -> tuple[tuple[str, ...
     return tuple(sorted(out)), label
 
 
-def merge_split_manifest(base: Any, feature: Any) -> None:
-    """Add a split's (or a bundle feature module's) permissions and components to the base
-    manifest tree, each once.
+_COMPONENT_TAGS = frozenset({"activity", "activity-alias", "service", "receiver", "provider"})
 
-    Build tools usually merge feature manifests into the base manifest already; what is there by
-    (tag, ``android:name``) is not added again, so nothing is reported twice.
+
+def merge_split_manifest(base: Any, feature: Any) -> None:
+    """Add the components a split (or a bundle's feature module) declares to the base manifest
+    tree, each once.
+
+    Only components: Android reads a split's ``<application>`` and takes permissions from the base
+    APK's manifest alone (build tools merge a feature's ``uses-permission`` into the base manifest),
+    so a permission named only by a split is not one the app gets. What the base already has, by
+    (tag, ``android:name``), is not added again, so nothing is reported twice.
     """
     android = "{http://schemas.android.com/apk/res/android}name"
-    seen = {(el.tag, el.get(android)) for el in base.iter() if el.get(android)}
-    for el in feature:
-        if el.tag in ("uses-permission", "uses-permission-sdk-23", "permission") and (el.tag, el.get(android)) not in seen:
-            base.append(el)
     application = base.find("application")
     feature_app = feature.find("application")
     if application is None or feature_app is None:
         return
+    seen = {(el.tag, el.get(android)) for el in application if el.get(android)}
     for el in list(feature_app):
-        if (el.tag, el.get(android)) not in seen and el.get(android):
+        key = (el.tag, el.get(android))
+        if el.tag in _COMPONENT_TAGS and key[1] and key not in seen:
+            seen.add(key)
             application.append(el)
 
 

@@ -118,11 +118,12 @@ def _native_libs(entries: tuple[str, ...]) -> dict[str, list[str]]:
     return {abi: sorted(names) for abi, names in sorted(libs.items())}
 
 
-def _decode_xml(data: bytes) -> Any | None:
-    """Binary XML of an APK, or protobuf XML of an App Bundle, as an lxml tree; ``None`` if neither."""
+def _decode_xml(data: bytes, proto: bool = False) -> Any | None:
+    """Binary XML (of an APK) or, with ``proto``, protobuf XML (of an App Bundle) as an lxml tree;
+    ``None`` if it is not that. An APK's XML is binary XML only, as Android reads it."""
     from androguard.core.axml import AXMLPrinter
 
-    if is_proto_xml(data):
+    if proto and is_proto_xml(data):
         try:
             return xml_root(data)
         except BundleFormatError:
@@ -145,9 +146,10 @@ def _network_security_config(
         limitations.append(Limitation("entry_unreadable", f"network security config {ref} could not be resolved", "manifest"))
         return None
     data = _read_or_note(apk, file, limitations)
-    root = _decode_xml(data) if data is not None else None
+    root = _decode_xml(data, apk.bundle is not None) if data is not None else None
     if root is None:
-        limitations.append(Limitation("entry_unreadable", f"network security config {file} is not valid binary XML", file))
+        form = "protobuf" if apk.bundle is not None else "binary"
+        limitations.append(Limitation("entry_unreadable", f"network security config {file} is not valid {form} XML", file))
         return None
     return parse_network_security_config(root, file, manifest.sdk.effective_target, manifest.debuggable)
 
@@ -239,7 +241,7 @@ def endpoint_sources(
             # layouts and drawables rarely hold endpoints: decode them only when a URL is visible
             if not name.startswith("res/xml") and not _has_url(data):
                 continue
-            root = _decode_xml(data)
+            root = _decode_xml(data, apk.bundle is not None)
             if root is not None:
                 sources.append((name, "resource", list(_xml_strings(root))))
             continue

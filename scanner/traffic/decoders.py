@@ -47,6 +47,10 @@ __all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "OpaqueItem",
 
 DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
 MAX_DEPTH = 8  #: nested decodings of one value (base64 in JSON in a form field counts 3)
+#: nesting of one JSON document that is walked; a deeper one is read as text. A fixed limit far
+#: below the interpreter's keeps the outcome the same in every process, whatever its stack depth
+#: (8 nested decodings of 64 levels stay under Python's default recursion limit)
+JSON_NESTING = 64
 MAX_FIELDS = 50_000  #: fields kept per request; the rest is cut and the request marked truncated
 INFLATE_BUDGET = 8 << 20  #: bytes that nested gzip/zlib/deflate values may inflate to, per request
 OPAQUE_MIN_BYTES = 48  #: a shorter undecodable token inside a text value is a token, not a hidden payload
@@ -502,13 +506,18 @@ def _json(out: Decoded, at: _At, data: bytes | str) -> bool:
         return False
     if not isinstance(value, (dict, list)):
         return False
-    fields = len(out.fields)
+    fields, opaque = len(out.fields), len(out.opaque_items)
     try:
         _walk_json(out, at, "$", value)
-    except RecursionError:  # nested nearly as deep as the parser allows: read it as text instead
+    except _TooDeep:  # read as text instead, whatever was walked so far undone
         del out.fields[fields:]
+        del out.opaque_items[opaque:]
         return False
     return True
+
+
+class _TooDeep(Exception):
+    """A JSON document nests deeper than :data:`JSON_NESTING`."""
 
 
 _OPENERS = ("{", "[", "<")
@@ -572,7 +581,7 @@ class JsonLeaf:
         return repr(self.as_field())
 
 
-def _walk_json(out: Decoded, at: _At, path: str, value: object) -> None:
+def _walk_json(out: Decoded, at: _At, path: str, value: object, level: int = 0) -> None:
     """The leaves of a parsed JSON object or array (``value``), depth first.
 
     A string that cannot hold an encoding (the first test of :func:`_text_leaf`) and a number
@@ -595,7 +604,9 @@ def _walk_json(out: Decoded, at: _At, path: str, value: object) -> None:
         elif kind is int or kind is float:
             fields.append(JsonLeaf(place, key, str(item)))
         elif kind is dict or kind is list:
-            _walk_json(out, at, path + _json_step(key), item)
+            if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
+                raise _TooDeep
+            _walk_json(out, at, path + _json_step(key), item, level + 1)
     if is_object:
         found = pair_in(path, value)  # type: ignore[arg-type]
         if found is not None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from itertools import repeat
 
-from .decoders import Field, JoinedFields
+from .decoders import Field, JoinedFields, JsonLeaf
 from .matcher import LAT_LON_RE, encoding_label
 from .observation import Match, mask_value
 
@@ -94,10 +94,10 @@ def _mobile_numbers(text: str, shape: bytes) -> Iterator[re.Match[str]]:
                 yield hit
 
 
-def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
+def pattern_matches(fields: Field | JsonLeaf | list[Field | JsonLeaf] | JoinedFields) -> list[Match]:
     """PI found by the validated patterns in one field or in all fields of a request (one regex
     scan per pattern over the joined texts; see :class:`~scanner.traffic.decoders.JoinedFields`)."""
-    every = fields.fields if isinstance(fields, JoinedFields) else [fields] if isinstance(fields, Field) else fields
+    every = fields.fields if isinstance(fields, JoinedFields) else [fields] if isinstance(fields, (Field, JsonLeaf)) else fields
     values = [f for f in every if f.kind != "list"]
     joined = fields if isinstance(fields, JoinedFields) and len(values) == len(every) else JoinedFields(values)
     text = joined.text

@@ -119,6 +119,17 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(h)))
 
 
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+
+
+def _ascii_case_only(text: str) -> bool:
+    """Whether every character of ``text`` that has case is ASCII (CJK text has no case)."""
+    if text.isascii():
+        return True
+    rest = _ASCII_RUNS.sub("", text)
+    return rest.lower() == rest and rest.upper() == rest
+
+
 class _Span(NamedTuple):
     start: int
     text: str  #: as written in the request (the search may run on a lower-cased copy)
@@ -141,11 +152,12 @@ class ProfileMatcher:
             if words else None
         )
         # the same search on a lower-cased text runs about twice as fast (no case folding per
-        # character); the edge classes hold what [A-Za-z0-9] matches under IGNORECASE once lowered
-        # (dotless i, long s; the Kelvin sign lowers to k, a dotted capital I changes the length)
+        # character). It gives the same hits only where case is ASCII case: so it is used only when
+        # no spelling, and no character of the text, has case outside ASCII (Chinese has none;
+        # Greek final sigma, the Kelvin sign or a dotted capital I fold differently under IGNORECASE)
         self._lower_regex = (
-            re.compile(r"(?<![a-z0-9\u0131\u017f])(?:" + trie_regex(words) + r")(?![a-z0-9\u0131\u017f])")
-            if words else None
+            re.compile(r"(?<![a-z0-9])(?:" + trie_regex(words) + r")(?![a-z0-9])")
+            if words and all(_ascii_case_only(word) for word in words) else None
         )
         self.location: Location | None = profile.location
         #: PI types the profile holds a value of (a pattern hit of such a type that matches none
@@ -167,9 +179,9 @@ class ProfileMatcher:
         texts (aggregate fields, a list's items joined, are skipped by the value regex)."""
         found: list[Match] = []
         text = joined.text
-        if self._regex is not None and self._lower_regex is not None:
-            lowered = text.lower()
-            hits = self._lower_regex.finditer(lowered) if len(lowered) == len(text) else self._regex.finditer(text)
+        if self._regex is not None:
+            fast = self._lower_regex is not None and _ascii_case_only(text)
+            hits = self._lower_regex.finditer(text.lower()) if fast else self._regex.finditer(text)  # type: ignore[union-attr]
             for found_hit in hits:
                 hit = _Span(found_hit.start(), text[found_hit.start():found_hit.end()])
                 fld = joined.field_at(hit.start)

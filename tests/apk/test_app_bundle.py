@@ -85,9 +85,8 @@ def test_the_sample_bundle_gives_the_apks_facts_and_its_feature_modules(tmp_path
     assert aab["app"]["input_note"] == "base module of an Android App Bundle (.aab), with 1 feature module(s)"
     assert {**aab["app"], "input_note": None} == apk["app"]
     assert aab["app"]["label"] == {"default": "PIScan Demo", "zh-CN": "PIScan 演示"}
-    names = {p["name"] for p in aab["facts"]["permissions"]}
-    assert names == {p["name"] for p in apk["facts"]["permissions"]} | {"android.permission.CAMERA"}
-    assert len(aab["facts"]["permissions"]) == len(names), "READ_PHONE_STATE of both modules is one fact"
+    # the pay module's CAMERA is not the app's: Android takes permissions from the base manifest only
+    assert aab["facts"]["permissions"] == apk["facts"]["permissions"]
     components = [c["name"] for c in aab["facts"]["components"]]
     assert sorted(components) == sorted([c["name"] for c in apk["facts"]["components"]] + ["cn.piscan.demo.pay.ScanToPayActivity"])
     assert aab["facts"]["api_calls"] == apk["facts"]["api_calls"]
@@ -163,6 +162,84 @@ def test_a_bomb_in_a_feature_resource_table_is_a_limitation(tmp_path: Path) -> N
     (lim,) = [lim for lim in result["limitations"] if lim["where"] == "pay/resources.pb"]
     assert "compression ratio" in lim["detail"] or "budget" in lim["detail"]
     assert result["complete"] is False and result["app"]["label"]["default"] == "PIScan Demo"
+
+
+def _signing_of(tmp_path: Path, entries: list[tuple[str, bytes]]) -> tuple[dict[str, Any], list[str]]:
+    bundle = tmp_path / "signed.aab"
+    write_zip(bundle, entries)
+    result = _scan(tmp_path, bundle)
+    return result["facts"]["signing"], [lim["detail"] for lim in result["limitations"] if lim["kind"] == "signature_mismatch"]
+
+
+def test_an_entry_changed_after_signing_voids_the_signature(tmp_path: Path) -> None:
+    entries = [(n, d + b"\n" if n == "pay/lib/arm64-v8a/libjcore.so" else d) for n, d in _entries(SAMPLE_AAB)]
+    signing, problems = _signing_of(tmp_path, entries)
+    assert signing == {"schemes": {"v1": False, "v2": False, "v3": False, "v31": False}, "certificates": []}
+    assert problems == ["v1 signature META-INF/PISCAN-D.RSA: 1 entry changed after signing (first: pay/lib/arm64-v8a/libjcore.so)"]
+
+
+def test_a_changed_signature_file_and_a_stray_certificate_sign_nothing(tmp_path: Path) -> None:
+    """The reviewer's case: the .SF edited, and another company's certificate put in the block."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+    from cryptography.x509.oid import NameOID
+
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some Other Company")])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    other = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(other_key.public_key())
+             .serial_number(7).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+             .sign(other_key, hashes.SHA256()))
+    key, cert, _ = pkcs12.load_key_and_certificates((REPO / "samples" / "demo-key.p12").read_bytes(), b"piscan-demo")
+    entries = dict(_entries(SAMPLE_AAB))
+    signature_file = entries["META-INF/PISCAN-D.SF"]
+    block = (pkcs7.PKCS7SignatureBuilder().set_data(signature_file).add_signer(cert, key, hashes.SHA256())
+             .add_certificate(other).sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
+                                                                       pkcs7.PKCS7Options.NoAttributes]))
+    entries["META-INF/PISCAN-D.RSA"] = block
+    signing, problems = _signing_of(tmp_path / "stray", list(entries.items()))
+    assert [c["subject"] for c in signing["certificates"]] == ["CN=PIScan Demo Test Key, OU=Test Only, O=PIScan, C=CN"]
+    assert problems == []
+    entries["META-INF/PISCAN-D.SF"] = signature_file.replace(b"Signature-Version: 1.0", b"Signature-Version: 1.1")
+    signing, problems = _signing_of(tmp_path / "edited", list(entries.items()))
+    assert signing["schemes"]["v1"] is False and signing["certificates"] == []
+    assert problems == ["v1 signature META-INF/PISCAN-D.RSA: a signer whose signature does not verify (InvalidSignature)"]
+
+
+def test_a_root_file_cannot_stand_in_for_the_manifest(tmp_path: Path) -> None:
+    """bundletool refuses root/ files that would replace the manifest or code; so does the reader."""
+    entries = [("base/root/AndroidManifest.xml", _node(_element("manifest", _attr("package", "com.decoy.clean", uri="")))),
+               ("base/root/classes.dex", b"dex\n035\x00"),
+               *[(n, d) for n, d in _entries(SAMPLE_AAB) if not n.startswith("META-INF/")]]
+    bundle = tmp_path / "decoy.aab"
+    write_zip(bundle, entries)
+    result = _scan(tmp_path, bundle)
+    assert result["app"]["package"] == "cn.piscan.demo"
+    assert [row["name"] for row in result["facts"]["dex"]["files"]] == ["classes.dex"]
+    shadowing = sorted(lim["where"] for lim in result["limitations"] if lim["kind"] == "zip_ambiguity")
+    assert shadowing == ["base/root/AndroidManifest.xml", "base/root/classes.dex"]
+
+
+def test_a_self_referencing_resource_table_resolves_at_once() -> None:
+    """Seven configurations of one string, each pointing back at it: linear, not 7**9 lookups."""
+    rid = 0x7F020000
+    ref_item = _field(1, _field(2, rid))
+    config_values = b"".join(_field(6, _field(1, _field(3, f"l{i}")) + _field(2, _field(4, ref_item))) for i in range(7))
+    config_values += _field(6, _field(2, _field(4, _field(2, _field(1, "Real name")))))
+    entry = _field(1, _field(1, 0)) + _field(2, "app_name") + config_values
+    table = _field(2, _field(1, _field(1, 0x7F)) + _field(2, "x") + _field(3, _field(1, _field(1, 2)) + _field(2, "string") + _field(3, entry)))
+    resources = ProtoResources([table])
+    assert resources.resolve("@7F020000") == "Real name"
+
+
+def test_many_text_nodes_join_in_linear_time() -> None:
+    children = b"".join(_field(5, _field(2, "x" * 20)) for _ in range(40_000))
+    root = xml_root(_node(_element("domain", children=children)))
+    assert len(root.text) == 800_000
 
 
 @pytest.mark.parametrize(("members", "message"), [

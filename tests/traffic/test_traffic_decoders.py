@@ -126,3 +126,17 @@ def test_nested_compression_has_a_per_request_budget() -> None:
     assert decoded.truncated and decoded.inflate_left <= 0
     assert sum(len(f.text) for f in decoded.fields) < 2 * INFLATE_BUDGET
     assert time.monotonic() - start < 30
+
+
+def test_json_deeper_than_the_nesting_limit_is_read_as_text_in_every_process() -> None:
+    """The limit is PIScan's own (JSON_NESTING), not the interpreter's stack: a pool process and
+    the writer, at different stack depths, read the same document the same way (review of issue 14)."""
+    from scanner.traffic.decoders import JSON_NESTING
+
+    def nested(levels: int) -> bytes:
+        return ('{"a":' * levels + '"861234567890127"' + "}" * levels).encode()
+
+    shallow = decode_request(_req(nested(JSON_NESTING), ((b"content-type", b"application/json"),)))
+    assert [f.location for f in shallow.fields if f.location.startswith("body")] == ["body:$" + ".a" * JSON_NESTING]
+    deep = decode_request(_req(nested(JSON_NESTING + 1), ((b"content-type", b"application/json"),)))
+    assert [f.location for f in deep.fields if f.location.startswith("body")] == ["body"] and not deep.opaque_items

@@ -127,3 +127,26 @@ def test_lat_lon_pairs_and_package_lists() -> None:
     apps = "com.tencent.mm,com.eg.android.AlipayGphone,com.taobao.taobao,com.ss.android.ugc.aweme"
     assert _patterns(apps) == {("installed_apps", "4 package names")}
     assert _patterns("www.baidu.com,api.umeng.com,log.qq.com,a.b.cn") == set()
+
+
+@pytest.mark.parametrize("text", [
+    "imei 861234567890127 in ascii", "设备 861234567890127 中文", "Ελληνικά ΟΔΥΣΣΕΑΣΒ ΣΣ ς", "Kelvin \u212a861234567890127",
+    "dotted \u0130 861234567890127", "long s \u017f861234567890127", "AC:37:43:12:34:56", "ac-37-43-12-34-56x",
+])
+def test_the_lower_cased_search_finds_what_the_case_folding_search_finds(matcher: ProfileMatcher, text: str) -> None:
+    """The fast search runs on a lower-cased copy only where that cannot change a hit (issue 14
+    review: Greek final sigma folds differently); each text is checked against the IGNORECASE regex."""
+    from scanner.traffic.decoders import JoinedFields
+
+    expected = [(hit.start(), hit.group(0)) for hit in matcher._regex.finditer(text)]
+    found = [(m.location, m.pi_type) for m in matcher.match_fields(JoinedFields([Field("body", text)]))]
+    assert len(found) >= len(expected)  # one spelling may stand for several values
+    assert bool(found) == bool(expected)
+
+
+def test_a_greek_profile_value_is_matched_as_before(tmp_path: Path) -> None:
+    profile = tmp_path / "greek.yaml"
+    profile.write_text('format: piscan-device/1\nlabel: greek\ndevice_name: "ΟΔΥΣΣΕΑΣ"\n', encoding="utf-8")
+    greek = ProfileMatcher(load_profile(profile))
+    assert greek._lower_regex is None  # a value with non-ASCII case: the case-folding search only
+    assert len(greek.match_field(Field("body", "ΟΔΥΣΣΕΑΣΒ"))) == 1  # as the IGNORECASE search finds it
