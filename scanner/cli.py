@@ -153,6 +153,14 @@ _OUT_OF_MEMORY = ("out of memory: the input needs more than the scan's memory bu
                   "or the machine can give; see docs/hostile-inputs.md")
 
 
+def _allocation_failure(exc: BaseException) -> bool:
+    """A library's own report of a failed allocation under the memory budget (not a MemoryError):
+    expat says "out of memory" (XML_ERROR_NO_MEMORY) from whichever library parsed XML with it."""
+    from xml.parsers.expat import ExpatError, errors
+
+    return isinstance(exc, ExpatError) and exc.code == errors.codes[errors.XML_ERROR_NO_MEMORY]
+
+
 def _internal(exc: Exception) -> int:
     """A bug: exit code 4 with one line (the traceback with PISCAN_DEBUG=1)."""
     if os.environ.get("PISCAN_DEBUG") == "1":
@@ -202,6 +210,8 @@ def _run(args: list[str]) -> int:
             return fatal(_OUT_OF_MEMORY, ExitCode.INPUT)
         return _internal(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into exit code 4
+        if _allocation_failure(exc):
+            return fatal(_OUT_OF_MEMORY, ExitCode.INPUT)
         return _internal(exc)
     return int(rv) if isinstance(rv, int) else 0
 

@@ -163,3 +163,20 @@ def test_top_help_shows_typical_use(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "Typical use:" in out and "piscan mark consent --session s17" in out
+
+
+def test_expat_out_of_memory_is_the_memory_budget_not_a_bug() -> None:
+    """Under a low PISCAN_MAX_MEMORY_BYTES a library's expat parser can report "out of memory" as
+    an ExpatError instead of raising MemoryError (seen once in CI): that is exit 3, not exit 4."""
+    import xml.parsers.expat as expat
+
+    from scanner.cli import _allocation_failure
+
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(b"<a><b></a>", True)
+    except expat.ExpatError as syntax:
+        assert not _allocation_failure(syntax)  # a real parse error stays what it is
+    no_memory = expat.ExpatError(expat.errors.XML_ERROR_NO_MEMORY)
+    no_memory.code = expat.errors.codes[expat.errors.XML_ERROR_NO_MEMORY]
+    assert _allocation_failure(no_memory) and not _allocation_failure(ValueError("out of memory"))
