@@ -49,7 +49,7 @@ class Analyzer:
         place, and a pattern hit whose PI type the profile holds a value of (an IMEI, a MAC, a
         location) but that matched none of them is only ``shape`` evidence (docs/traffic.md)."""
         decoded = decode_request(req, self.body_cap)
-        joined = JoinedFields(decoded.fields)
+        joined = JoinedFields(decoded.parts)
         profile_hits = self.matcher.match_fields(joined) if self.matcher is not None else []
         held = self.matcher.held_types if self.matcher is not None else frozenset()
         claimed: dict[tuple[str, str], Match] = {}

@@ -9,11 +9,13 @@ query string, XML element, protobuf message) and adds the pair it finds as one s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _LAT_KEYS = frozenset({"lat", "latitude", "la", "wd", "lati", "gps_lat", "gpslat", "mlat", "user_lat", "cur_lat",
                        "clat", "loc_lat", "location_lat"})
 _LON_KEYS = frozenset({"lng", "lon", "longitude", "lo", "jd", "long", "gps_lng", "gps_lon", "gpslng", "gpslon", "mlng",
                        "user_lng", "user_lon", "cur_lng", "clng", "loc_lng", "loc_lon", "location_lng", "location_lon"})
+_PAIR_KEYS = _LAT_KEYS | _LON_KEYS
 #: x/y count as coordinates only inside a container whose name says it holds a position
 _XY_CONTAINER = re.compile(r"loc|pos|gps|coord|geo|point|latlng|lnglat|where", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?\d{1,10}(?:\.\d+)?$")
@@ -40,6 +42,13 @@ def scaled(lat: float, lon: float) -> tuple[float, float] | None:
     if abs(lat) > 90 or abs(lon) > 180 or (abs(lat) < 0.01 and abs(lon) < 0.01):
         return None
     return round(lat, 7), round(lon, 7)
+
+
+@lru_cache(maxsize=4096)
+def may_hold_pair(keys: tuple[str, ...]) -> bool:
+    """Whether :func:`pair_in` can find a pair among a container with these keys (a cheap test,
+    remembered per key set: the objects of one batch mostly share their keys)."""
+    return ("x" in keys and "y" in keys) or not _PAIR_KEYS.isdisjoint(map(str.lower, keys))
 
 
 def pair_in(container: str, items: dict[str, object]) -> tuple[str, str, float, float] | None:

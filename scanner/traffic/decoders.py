@@ -29,21 +29,22 @@ import zlib
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
+from operator import itemgetter
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import NamedTuple, cast
+from typing import NamedTuple, Union, cast
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import brotli
 import zstandard
 
-from .coords import pair_in
+from .coords import may_hold_pair, pair_in
 from .observation import OpaqueItem, RequestData, opaque_summary
 from .protobuf import ProtoField, as_coordinate, parse_protobuf, plausible
 
-__all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "OpaqueItem", "decode_request", "decompress",
-           "opaque_reason", "parse_protobuf", "shannon_entropy"]
+__all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "JsonLeaf", "OpaqueItem", "Part", "as_field",
+           "decode_request", "decompress", "opaque_reason", "parse_protobuf", "shannon_entropy"]
 
 DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
 MAX_DEPTH = 8  #: nested decodings of one value (base64 in JSON in a form field counts 3)
@@ -86,6 +87,25 @@ class Field(NamedTuple):
         return self.kind == "list"
 
 
+#: A JSON value read as its own text, as the decoder keeps it: the plain tuple ``(key, text,
+#: place)``, which costs a fifth of an object to build (a 64 KiB analytics batch has thousands of
+#: values, and almost none is ever claimed). :func:`as_field` turns it into a :class:`JsonLeaf`.
+#: The text is item 1, as in :class:`Field`, and the last item is never a ``kind`` string.
+LeanLeaf = tuple[Union[str, int], str, "_JsonPlace"]
+#: One decoded part of a request: a :class:`Field`, or a JSON value as a :data:`LeanLeaf`.
+Part = Union[Field, LeanLeaf]
+_TEXT_OF = itemgetter(1)
+_LAST_OF = itemgetter(-1)
+
+
+def as_field(part: Part) -> Field | JsonLeaf:
+    """The part as a field with ``location``, ``text``, ``chain``, ``transforms`` and ``kind``."""
+    if type(part) is tuple:  # a LeanLeaf (a Field is a tuple subclass)
+        key, text, place = cast(LeanLeaf, part)
+        return JsonLeaf(place, key, text)
+    return cast(Field, part)
+
+
 class JoinedFields:
     """Field texts joined by NUL, so that each detector runs one regex scan per request instead
     of one per field (a 64 KiB JSON body has thousands of fields; per-field scans cost ~20 ms).
@@ -94,16 +114,26 @@ class JoinedFields:
 
     SEP = "\x00"
 
-    def __init__(self, fields: list[Field | JsonLeaf]) -> None:
-        self.fields = fields
-        self.texts = [f.text for f in fields]
+    def __init__(self, parts: list[Part] | list[Field]) -> None:
+        self.parts: list[Part] = cast("list[Part]", parts)
+        # C iterators only: no Python call per part
+        self.texts: list[str] = list(map(_TEXT_OF, parts))
         self.text = self.SEP.join(self.texts)
-        # start of text i: the lengths before it plus one separator each (C iterators, no Python call per field)
+        # start of text i: the lengths before it plus one separator each
         self.starts: list[int] = list(map(operator.add, accumulate(map(len, self.texts), initial=0), range(len(self.texts))))
+
+    @property
+    def has_lists(self) -> bool:
+        """Whether a part is a list's items joined (``kind`` ``list``, read by list detectors only)."""
+        return "list" in map(_LAST_OF, self.parts)
+
+    def field(self, index: int) -> Field | JsonLeaf:
+        """Part ``index`` as a field."""
+        return as_field(self.parts[index])
 
     def field_at(self, offset: int) -> Field | JsonLeaf:
         """The field holding character ``offset`` of the joined text."""
-        return self.fields[bisect_right(self.starts, offset) - 1]
+        return as_field(self.parts[bisect_right(self.starts, offset) - 1])
 
     def before(self, offset: int, width: int) -> str:
         """Up to ``width`` characters before ``offset``, within its own field."""
@@ -115,10 +145,16 @@ class JoinedFields:
 class Decoded:
     """Everything readable in one request, and what was not."""
 
-    fields: list[Field | JsonLeaf] = field(default_factory=list)
+    #: what was read, in reading order (JSON values as :data:`LeanLeaf`; :attr:`fields` gives fields)
+    parts: list[Part] = field(default_factory=list)
     opaque_items: list[OpaqueItem] = field(default_factory=list)
     truncated: bool = False
     inflate_left: int = INFLATE_BUDGET  #: what nested compressed values may still inflate to
+
+    @property
+    def fields(self) -> list[Field | JsonLeaf]:
+        """What was read, as fields."""
+        return list(map(as_field, self.parts))
 
     @property
     def opaque(self) -> bool:
@@ -175,8 +211,8 @@ def decode_request(req: RequestData, body_cap: int = DEFAULT_BODY_CAP) -> Decode
                        opaque_ok=lower not in _TOKEN_HEADERS)
     if req.content:
         _decode_body(out, req, body_cap)
-    if len(out.fields) > MAX_FIELDS:
-        del out.fields[MAX_FIELDS:]
+    if len(out.parts) > MAX_FIELDS:
+        del out.parts[MAX_FIELDS:]
         out.truncated = True
     return out
 
@@ -387,7 +423,7 @@ def _text_leaf(out: Decoded, at: _At, text: str, form: bool | None = None, opaqu
     encoding, base64, hex); an undecodable long random-looking value is an opaque item."""
     stripped = text.strip()
     if len(stripped) < 16 and "%" not in stripped and "=" not in stripped and stripped[:1] not in ("{", "[", "<"):
-        out.fields.append(Field(at.loc, text, at.chain, at.transforms))  # nothing short can hold an encoding
+        out.parts.append(Field(at.loc, text, at.chain, at.transforms))  # nothing short can hold an encoding
         return
     if at.depth < MAX_DEPTH and len(stripped) >= 2:
         first = stripped[0]
@@ -413,7 +449,7 @@ def _text_leaf(out: Decoded, at: _At, text: str, form: bool | None = None, opaqu
         if len(stripped) >= 16:
             if _decoded_binary(out, at, stripped, opaque_ok):
                 return
-    out.fields.append(Field(at.loc, text, at.chain, at.transforms))
+    out.parts.append(Field(at.loc, text, at.chain, at.transforms))
 
 
 def _decoded_binary(out: Decoded, at: _At, text: str, opaque_ok: bool) -> bool:
@@ -429,7 +465,7 @@ def _decoded_binary(out: Decoded, at: _At, text: str, opaque_ok: bool) -> bool:
         return False
     if not hexed and re.fullmatch(r"[0-9a-fA-F]+", text):
         return False  # hex digits that also parse as base64: a digest, not a payload
-    out.fields.append(Field(at.loc, text, at.chain, at.transforms))  # the token itself stays matchable
+    out.parts.append(Field(at.loc, text, at.chain, at.transforms))  # the token itself stays matchable
     out.opaque_items.append(OpaqueItem(at.loc, at.chain, opaque_reason(data, name), len(data)))
     return True
 
@@ -493,7 +529,7 @@ def _add_pair(out: Decoded, loc: str, chain: str, transforms: str, container: st
 
 def _add_found_pair(out: Decoded, loc: str, chain: str, transforms: str, found: tuple[str, str, float, float]) -> None:
     lat_key, lon_key, lat, lon = found
-    out.fields.append(Field(f"{loc}.{{{lat_key},{lon_key}}}", f"{lat},{lon}",
+    out.parts.append(Field(f"{loc}.{{{lat_key},{lon_key}}}", f"{lat},{lon}",
                             f"{chain}:{{{lat_key},{lon_key}}}", transforms, "pair"))
 
 
@@ -506,11 +542,11 @@ def _json(out: Decoded, at: _At, data: bytes | str) -> bool:
         return False
     if not isinstance(value, (dict, list)):
         return False
-    fields, opaque = len(out.fields), len(out.opaque_items)
+    parts, opaque = len(out.parts), len(out.opaque_items)
     try:
-        _walk_json(out, at, "$", value)
+        _walk_json(out, at, (at, None, "$"), value)
     except _TooDeep:  # read as text instead, whatever was walked so far undone
-        del out.fields[fields:]
+        del out.parts[parts:]
         del out.opaque_items[opaque:]
         return False
     return True
@@ -523,27 +559,27 @@ class _TooDeep(Exception):
 _OPENERS = ("{", "[", "<")
 
 
-class _JsonPlace:
-    """A JSON container's place: its location and chain strings are built on first use only."""
+#: A JSON container's place: ``(at, parent place, key there)``, the root's parent ``None`` and
+#: key ``"$"``. A plain tuple, built once per container; its path, location and chain strings are
+#: built only when a value in it is claimed (:func:`_place_loc`, :func:`_place_chain`).
+_JsonPlace = tuple[_At, "_JsonPlace | None", Union[str, int]]
 
-    __slots__ = ("at", "path", "_loc", "_chain")
 
-    def __init__(self, at: _At, path: str) -> None:
-        self.at, self.path = at, path
-        self._loc: str | None = None
-        self._chain: str | None = None
+def _place_path(place: _JsonPlace) -> str:
+    """``$.events[0].props``: the JSON path of a container."""
+    steps: list[str] = []
+    while place[1] is not None:
+        steps.append(_json_step(place[2]))
+        place = place[1]
+    return "$" + "".join(reversed(steps))
 
-    @property
-    def loc(self) -> str:
-        if self._loc is None:
-            self._loc = f"{self.at.loc}:{self.path}"
-        return self._loc
 
-    @property
-    def chain(self) -> str:
-        if self._chain is None:
-            self._chain = _chain(self.at, f"json:{self.path}")
-        return self._chain
+def _place_loc(place: _JsonPlace) -> str:
+    return f"{place[0].loc}:{_place_path(place)}"
+
+
+def _place_chain(place: _JsonPlace) -> str:
+    return _chain(place[0], f"json:{_place_path(place)}")
 
 
 class JsonLeaf:
@@ -561,17 +597,17 @@ class JsonLeaf:
     @property
     def location(self) -> str:
         """Machine path, as :attr:`Field.location`."""
-        return self.place.loc + _json_step(self.key)
+        return _place_loc(self.place) + _json_step(self.key)
 
     @property
     def chain(self) -> str:
         """Decoding chain, as :attr:`Field.chain`."""
-        return self.place.chain + _json_step(self.key)
+        return _place_chain(self.place) + _json_step(self.key)
 
     @property
     def transforms(self) -> str:
         """Encodings undone on the way, as :attr:`Field.transforms`."""
-        return self.place.at.transforms
+        return self.place[0].transforms
 
     def as_field(self) -> Field:
         """The same value as a :class:`Field`."""
@@ -581,38 +617,59 @@ class JsonLeaf:
         return repr(self.as_field())
 
 
-def _walk_json(out: Decoded, at: _At, path: str, value: object, level: int = 0) -> None:
-    """The leaves of a parsed JSON object or array (``value``), depth first.
+def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: int = 0) -> None:
+    """The leaves of a parsed JSON object or array (``value``, at ``place``), depth first.
 
     A string that cannot hold an encoding (the first test of :func:`_text_leaf`) and a number
-    become :class:`JsonLeaf` values here, without a call or a string built per leaf;
+    become :data:`LeanLeaf` tuples here, without a call or a string built per leaf;
     ``json.loads`` gives exact ``dict``/``list``/``str``/``int``/``float``/``bool`` types,
-    hence ``type() is``.
+    hence ``type() is``. An object's keys are looked at for a coordinate pair only when one of
+    them can name a coordinate (:func:`~scanner.traffic.coords.may_hold_pair`).
     """
-    place, fields, is_object = _JsonPlace(at, path), out.fields, type(value) is dict
-    strings: list[str] = []  # an array's strings, joined for the list detectors
-    for key, item in (cast(dict, value).items() if is_object else enumerate(cast(list, value))):
+    parts = out.parts
+    if type(value) is dict:
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
+                    parts.append((key, item, place))
+                else:
+                    _value_leaf(out, at, place, key, item)
+            elif kind is int or kind is float:
+                parts.append((key, str(item), place))
+            elif kind is dict or kind is list:
+                if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
+                    raise _TooDeep
+                _walk_json(out, at, (at, place, key), item, level + 1)
+        if may_hold_pair(tuple(value)):
+            found = pair_in(_place_path(place), value)  # type: ignore[arg-type]
+            if found is not None:
+                _add_found_pair(out, _place_loc(place), _place_chain(place), at.transforms, found)
+        return
+    strings: list[str] = []  # the array's strings, joined for the list detectors
+    for index, item in enumerate(cast(list, value)):
         kind = type(item)
         if kind is str:
-            if not is_object:
-                strings.append(item)
+            strings.append(item)
             if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                fields.append(JsonLeaf(place, key, item))
+                parts.append((index, item, place))
             else:
-                step = _json_step(key)
-                _text_leaf(out, _At(place.loc + step, place.chain + step, at.transforms, at.depth + 1), item)
+                _value_leaf(out, at, place, index, item)
         elif kind is int or kind is float:
-            fields.append(JsonLeaf(place, key, str(item)))
+            parts.append((index, str(item), place))
         elif kind is dict or kind is list:
-            if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
+            if level + 1 >= JSON_NESTING:
                 raise _TooDeep
-            _walk_json(out, at, path + _json_step(key), item, level + 1)
-    if is_object:
-        found = pair_in(path, value)  # type: ignore[arg-type]
-        if found is not None:
-            _add_found_pair(out, place.loc, place.chain, at.transforms, found)
-    elif len(strings) >= 3:
-        fields.append(Field(f"{place.loc}[*]", ",".join(strings), f"{place.chain}[*]", at.transforms, "list"))
+            _walk_json(out, at, (at, place, index), item, level + 1)
+    if len(strings) >= 3:
+        parts.append(Field(f"{_place_loc(place)}[*]", ",".join(strings), f"{_place_chain(place)}[*]", at.transforms,
+                           "list"))
+
+
+def _value_leaf(out: Decoded, at: _At, place: _JsonPlace, key: str | int, text: str) -> None:
+    """A JSON string that may hold an encoding, read by :func:`_text_leaf`."""
+    step = _json_step(key)
+    _text_leaf(out, _At(_place_loc(place) + step, _place_chain(place) + step, at.transforms, at.depth + 1), text)
 
 
 def _json_step(key: str | int) -> str:
@@ -683,10 +740,12 @@ def _protobuf(out: Decoded, at: _At, fields: list[ProtoField]) -> None:
             coordinate = as_coordinate(wire, value)
             if coordinate is not None:
                 coordinates.append((number, coordinate))
-            out.fields.append(Field(path, str(coordinate if coordinate is not None else value), chain, at.transforms))
+            out.parts.append(Field(path, str(coordinate if coordinate is not None else value), chain, at.transforms))
             continue
         if not value:
             continue
+        if not isinstance(value, bytes):  # a view, when the message itself was one
+            value = bytes(value)
         nested = parse_protobuf(value) if at.depth < MAX_DEPTH else None
         text, transform = _bytes_as_text(value)
         if text is not None and (nested is None or text.isprintable()):
@@ -696,10 +755,10 @@ def _protobuf(out: Decoded, at: _At, fields: list[ProtoField]) -> None:
         elif _bytes_leaf(out, here, value, strict=True):
             pass
         elif len(value) < 16:  # a short binary value (a hash prefix, a MAC): kept as hex, matchable
-            out.fields.append(Field(path, value.hex(), chain, ARROW.join(t for t in (at.transforms, "hex") if t)))
+            out.parts.append(Field(path, value.hex(), chain, ARROW.join(t for t in (at.transforms, "hex") if t)))
         else:
             out.opaque_items.append(OpaqueItem(path, chain, opaque_reason(value, "protobuf bytes field"), len(value)))
     for (n1, a), (n2, b) in zip(coordinates, coordinates[1:]):
         if abs(a) <= 90 and n2 == n1 + 1:
-            out.fields.append(Field(f"{at.loc}:{{{n1},{n2}}}", f"{a},{b}", f"{at.chain}:{{{n1},{n2}}}", at.transforms, "pair"))
+            out.parts.append(Field(f"{at.loc}:{{{n1},{n2}}}", f"{a},{b}", f"{at.chain}:{{{n1},{n2}}}", at.transforms, "pair"))
             break

@@ -16,7 +16,9 @@ import re
 from collections.abc import Iterator
 from itertools import repeat
 
-from .decoders import Field, JoinedFields, JsonLeaf
+from operator import itemgetter
+
+from .decoders import Field, JoinedFields
 from .matcher import LAT_LON_RE, encoding_label
 from .observation import Match, mask_value
 
@@ -36,6 +38,7 @@ _HEX_SHAPE = bytes(0x68 if chr(b) in "0123456789abcdefABCDEF" else b if b in (0x
 _PKG_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-zA-Z0-9_]+){2,}$")
 _PKG_FIRST = frozenset({"com", "cn", "org", "net", "io", "me", "tv", "android", "de", "uk", "jp", "air", "ctrip", "tencent", "ru", "top", "app"})
 _PLACEHOLDER_MACS = frozenset({"020000000000", "000000000000", "ffffffffffff"})
+_LAST_OF = itemgetter(-1)  #: a Field's kind ("list" for a list's items joined)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -94,12 +97,12 @@ def _mobile_numbers(text: str, shape: bytes) -> Iterator[re.Match[str]]:
                 yield hit
 
 
-def pattern_matches(fields: Field | JsonLeaf | list[Field | JsonLeaf] | JoinedFields) -> list[Match]:
+def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
     """PI found by the validated patterns in one field or in all fields of a request (one regex
     scan per pattern over the joined texts; see :class:`~scanner.traffic.decoders.JoinedFields`)."""
-    every = fields.fields if isinstance(fields, JoinedFields) else [fields] if isinstance(fields, (Field, JsonLeaf)) else fields
-    values = [f for f in every if f.kind != "list"]
-    joined = fields if isinstance(fields, JoinedFields) and len(values) == len(every) else JoinedFields(values)
+    every = fields if isinstance(fields, JoinedFields) else JoinedFields([fields] if isinstance(fields, Field) else fields)
+    # a list's items joined are read by the package-list test below only
+    joined = JoinedFields([p for p in every.parts if _LAST_OF(p) != "list"]) if every.has_lists else every
     text = joined.text
     found: list[Match] = []
 
@@ -137,9 +140,9 @@ def pattern_matches(fields: Field | JsonLeaf | list[Field | JsonLeaf] | JoinedFi
             pi_type = ("wifi_info" if _WIFI_CONTEXT.search(fld.location) else
                        "bluetooth_mac" if _BT_CONTEXT.search(fld.location) else "mac_address")
             add(pi_type, hit.start(), mask_value(hit.group(0)))
-    texts = joined.texts if joined is fields else [f.text for f in every]
+    texts = every.texts
     for index in [i for i, dots in enumerate(map(str.count, texts, repeat("."))) if dots >= 6]:
-        fld, ftext = every[index], texts[index]
+        fld, ftext = every.field(index), texts[index]
         if "," in ftext or ";" in ftext or "\n" in ftext:
             items = [i.strip() for i in re.split(r"[,;\s]+", ftext) if i.strip()]
             if looks_like_package_list(items):

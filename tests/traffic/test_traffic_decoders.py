@@ -140,3 +140,67 @@ def test_json_deeper_than_the_nesting_limit_is_read_as_text_in_every_process() -
     assert [f.location for f in shallow.fields if f.location.startswith("body")] == ["body:$" + ".a" * JSON_NESTING]
     deep = decode_request(_req(nested(JSON_NESTING + 1), ((b"content-type", b"application/json"),)))
     assert [f.location for f in deep.fields if f.location.startswith("body")] == ["body"] and not deep.opaque_items
+
+
+def _reference_json_fields(value: object, path: str = "$") -> list[tuple[str, str, str, str]]:
+    """What the decoder must read from a JSON body of plain values, written the obvious way:
+    (location, text, chain, kind) of each short string and number, a list of three or more
+    strings joined, and a coordinate pair by its keys."""
+    from scanner.traffic.coords import pair_in
+
+    out: list[tuple[str, str, str, str]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value)  # type: ignore[union-attr]
+    for key, item in items:
+        step = f".{key}" if isinstance(value, dict) else f"[{key}]"
+        if isinstance(item, (dict, list)):
+            out += _reference_json_fields(item, path + step)
+        elif isinstance(item, str) or (isinstance(item, (int, float)) and not isinstance(item, bool)):
+            out.append((f"body:{path}{step}", str(item), f"json:{path}{step}", ""))
+    if isinstance(value, dict):
+        found = pair_in(path, value)
+        if found is not None:
+            lat_key, lon_key, lat, lon = found
+            out.append((f"body:{path}.{{{lat_key},{lon_key}}}", f"{lat},{lon}", f"json:{path}:{{{lat_key},{lon_key}}}", "pair"))
+    else:
+        strings = [item for item in value if isinstance(item, str)]  # type: ignore[union-attr]
+        if len(strings) >= 3:
+            out.append((f"body:{path}[*]", ",".join(strings), f"json:{path}[*]", "list"))
+    return out
+
+
+def test_json_values_are_read_as_the_obvious_walk_reads_them() -> None:
+    """The decoder keeps JSON values as lean tuples, turned into fields only when asked
+    (issue 14: 64 KiB batches). Seeded random documents of short values, nested objects and
+    arrays, coordinate objects (any key case) and string lists give exactly the fields of the
+    obvious walk above, in the same order."""
+    import random
+
+    rng = random.Random(14)
+    keys = ["a", "lat", "LNG", "Latitude", "longitude", "x", "y", "pos", "loc", "apps", "id", "0", "list"]
+
+    def leaf() -> object:
+        return rng.choice([rng.randint(-10**13, 10**13), round(rng.uniform(-200, 200), rng.randint(0, 7)), True, None,
+                           "", "com.tencent.mm", "8612345", "page_12", "中文", " x", rng.choice(keys)])
+
+    def doc(depth: int = 0) -> object:
+        if rng.random() < 0.1:  # a coordinate object, as SDKs write them
+            lat, lon = round(rng.uniform(18, 53), 6), round(rng.uniform(73, 135), 6)
+            return rng.choice([{"lat": lat, "LNG": lon}, {"Latitude": str(lat), "longitude": lon, "a": 1},
+                               {"x": lon, "y": lat}, {"lat": int(lat * 1e6), "lng": int(lon * 1e6)}])
+        if depth > 3 or rng.random() < 0.35:
+            return leaf()
+        if rng.random() < 0.5:
+            return {rng.choice(keys): doc(depth + 1) for _ in range(rng.randint(0, 5))}
+        return [doc(depth + 1) for _ in range(rng.randint(0, 5))]
+
+    compared = pairs = 0
+    for _ in range(400):
+        value = doc()
+        if not isinstance(value, (dict, list)):
+            continue
+        decoded = decode_request(_req(json.dumps(value, ensure_ascii=False).encode(), ((b"content-type", b"application/json"),)))
+        got = [(f.location, f.text, f.chain, f.kind) for f in decoded.fields if f.location.startswith("body")]
+        assert got == _reference_json_fields(value), value
+        compared += len(got)
+        pairs += sum(kind == "pair" for *_, kind in got)
+    assert compared > 1000 and pairs > 20
