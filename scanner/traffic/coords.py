@@ -44,11 +44,20 @@ def scaled(lat: float, lon: float) -> tuple[float, float] | None:
     return round(lat, 7), round(lon, 7)
 
 
-@lru_cache(maxsize=4096)
-def may_hold_pair(keys: tuple[str, ...]) -> bool:
-    """Whether :func:`pair_in` can find a pair among a container with these keys (a cheap test,
-    remembered per key set: the objects of one batch mostly share their keys)."""
+def _may_hold_pair(keys: tuple[str, ...]) -> bool:
     return ("x" in keys and "y" in keys) or not _PAIR_KEYS.isdisjoint(map(str.lower, keys))
+
+
+_remembered_may_hold_pair = lru_cache(maxsize=4096)(_may_hold_pair)
+
+
+def may_hold_pair(keys: tuple[str, ...]) -> bool:
+    """Whether :func:`pair_in` can find a pair in a container with these keys: a cheap test,
+    remembered per key set (the objects of one batch mostly share their keys), but only for
+    small key sets, so that hostile bodies of huge or many-keyed objects cannot fill memory."""
+    if len(keys) <= 32 and sum(map(len, keys)) <= 1024:
+        return _remembered_may_hold_pair(keys)
+    return _may_hold_pair(keys)
 
 
 def pair_in(container: str, items: dict[str, object]) -> tuple[str, str, float, float] | None:
