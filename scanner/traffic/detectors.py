@@ -33,6 +33,10 @@ _WIFI_CONTEXT = re.compile(r"bssid|ap_?mac|router|wifi_?list|wifis|scan_?result|
 # Prefilters: one C-speed bytes.translate and a few substring tests decide which regex scans a
 # request needs at all (each scan costs ~1-2 ms per 64 KiB; most bodies need none of them).
 _SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E if b == 0x2E else 0x20 for b in range(256))  # digit->0, '.' kept
+_RUN_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # digit->0, the rest a space
+_RUN86_SHAPE = bytes(b if b in (0x36, 0x38) else 0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # and 8, 6 kept
+_ELEVEN = b" " + b"0" * 11 + b" "  #: a run of exactly 11 digits in a padded run shape
+_THIRTEEN = b" " + b"0" * 13 + b" "
 _HEX_SHAPE = bytes(0x68 if chr(b) in "0123456789abcdefABCDEF" else b if b in (0x3A, 0x2D) else 0x20  # hex->h
                    for b in range(256))
 _PKG_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-zA-Z0-9_]+){2,}$")
@@ -71,30 +75,39 @@ def looks_like_package_list(items: list[str]) -> bool:
     return len(names) >= 3 and len(names) * 2 >= len(items)
 
 
-def _digit_runs(text: str, shape: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of every run of 11 or more ASCII digits; on an ASCII text the shape bytes
-    (digits as ``0``) give the same offsets and ``bytes.find`` is much faster than a regex scan."""
-    if len(shape) != len(text):
-        yield from (run.span() for run in _DIGIT_RUN.finditer(text))
-        return
-    pos, size = 0, len(shape)
-    while (start := shape.find(b"0" * 11, pos)) >= 0:
-        end = start + 11
-        while end < size and shape[end] == 0x30:
-            end += 1
-        yield start, end
-        pos = end
+def _mobile_runs(text: str, raw: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every run of exactly 11 ASCII digits, and of exactly 13 starting with
+    ``86``, in text order: where a mobile number can end a run. On an ASCII text (``raw`` as long
+    as ``text``) the runs are found with ``bytes.find`` over shapes of the text (digits as ``0``,
+    and in the second also ``8`` and ``6`` as themselves), so that the many 13-digit millisecond
+    timestamps of an analytics batch cost nothing; otherwise with a regex."""
+    if len(raw) != len(text):
+        return [run.span() for run in _DIGIT_RUN.finditer(text)
+                if run.end() - run.start() == 11 or (run.end() - run.start() == 13 and text.startswith("86", run.start()))]
+    runs: list[tuple[int, int]] = []
+    padded = b" " + raw.translate(_RUN_SHAPE) + b" "  # padded[i + 1] is text[i]
+    pos = 0
+    while (found := padded.find(_ELEVEN, pos)) >= 0:
+        runs.append((found, found + 11))
+        pos = found + 12  # the space after this run may open the next
+    if b"86" in raw:
+        padded86, pos, thirteen = b" " + raw.translate(_RUN86_SHAPE) + b" ", 0, []
+        while (found := padded86.find(b" 86", pos)) >= 0:
+            if padded.startswith(_THIRTEEN, found):
+                thirteen.append((found, found + 13))
+            pos = found + 1
+        runs = sorted(runs + thirteen)
+    return runs
 
 
-def _mobile_numbers(text: str, shape: bytes) -> Iterator[re.Match[str]]:
+def _mobile_numbers(text: str, raw: bytes) -> Iterator[re.Match[str]]:
     """The hits of ``_MOBILE_RE``, found faster: a mobile number (with a ``86`` prefix joined to
     it or not) ends a digit run of 11 or 13 digits, so the pattern runs only around such runs.
     The window ends one character after the run, so that the pattern's look-ahead sees it."""
-    for start, end in _digit_runs(text, shape):
-        if end - start == 11 or (end - start == 13 and text.startswith("86", start)):
-            hit = _MOBILE_RE.search(text, max(0, start - 4), min(len(text), end + 1))
-            if hit is not None:
-                yield hit
+    for start, end in _mobile_runs(text, raw):
+        hit = _MOBILE_RE.search(text, max(0, start - 4), min(len(text), end + 1))
+        if hit is not None:
+            yield hit
 
 
 def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
@@ -119,7 +132,7 @@ def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
         for hit in _ID_RE.finditer(text) if b"0" * 17 in shape else ():
             if resident_id_ok(hit.group(0)):
                 add("identity_document", hit.start(), mask_value(hit.group(0)))
-        for hit in _mobile_numbers(text, shape):
+        for hit in _mobile_numbers(text, raw):
             loc = joined.field_at(hit.start()).location
             if hit.group(1) or _PHONE_CONTEXT.search(loc) or _PHONE_CONTEXT.search(joined.before(hit.start(), 24)):
                 add("phone_number", hit.start(), mask_value(hit.group(2)))
@@ -141,6 +154,8 @@ def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
                        "bluetooth_mac" if _BT_CONTEXT.search(fld.location) else "mac_address")
             add(pi_type, hit.start(), mask_value(hit.group(0)))
     texts = every.texts
+    if every.text.count(".") < 6:  # no part can be a list of package names
+        return found
     for index in [i for i, dots in enumerate(map(str.count, texts, repeat("."))) if dots >= 6]:
         fld, ftext = every.field(index), texts[index]
         if "," in ftext or ";" in ftext or "\n" in ftext:
