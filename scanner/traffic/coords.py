@@ -9,7 +9,6 @@ query string, XML element, protobuf message) and adds the pair it finds as one s
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 _LAT_KEYS = frozenset({"lat", "latitude", "la", "wd", "lati", "gps_lat", "gpslat", "mlat", "user_lat", "cur_lat",
                        "clat", "loc_lat", "location_lat"})
@@ -44,20 +43,22 @@ def scaled(lat: float, lon: float) -> tuple[float, float] | None:
     return round(lat, 7), round(lon, 7)
 
 
-def _may_hold_pair(keys: tuple[str, ...]) -> bool:
-    return ("x" in keys and "y" in keys) or not _PAIR_KEYS.isdisjoint(map(str.lower, keys))
-
-
-_remembered_may_hold_pair = lru_cache(maxsize=4096)(_may_hold_pair)
+#: :func:`may_hold_pair`'s answers for small key sets (the objects of a batch mostly share their
+#: keys); looked up directly by the JSON walk, so that a known key set costs no call
+KNOWN_KEY_SETS: dict[tuple[str, ...], bool] = {}
+_KNOWN_MAX = 4096
 
 
 def may_hold_pair(keys: tuple[str, ...]) -> bool:
     """Whether :func:`pair_in` can find a pair in a container with these keys: a cheap test,
-    remembered per key set (the objects of one batch mostly share their keys), but only for
-    small key sets, so that hostile bodies of huge or many-keyed objects cannot fill memory."""
+    remembered in :data:`KNOWN_KEY_SETS` only for small key sets (32 keys, 1,024 characters) and
+    at most 4,096 of them, so that hostile many-keyed objects cannot fill memory."""
+    answer = ("x" in keys and "y" in keys) or not _PAIR_KEYS.isdisjoint(map(str.lower, keys))
     if len(keys) <= 32 and sum(map(len, keys)) <= 1024:
-        return _remembered_may_hold_pair(keys)
-    return _may_hold_pair(keys)
+        if len(KNOWN_KEY_SETS) >= _KNOWN_MAX:
+            KNOWN_KEY_SETS.clear()
+        KNOWN_KEY_SETS[keys] = answer
+    return answer
 
 
 def pair_in(container: str, items: dict[str, object]) -> tuple[str, str, float, float] | None:

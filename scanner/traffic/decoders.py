@@ -39,7 +39,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 import brotli
 import zstandard
 
-from .coords import may_hold_pair, pair_in
+from .coords import KNOWN_KEY_SETS, may_hold_pair, pair_in
 from .observation import OpaqueItem, RequestData, opaque_summary
 from .protobuf import ProtoField, as_coordinate, parse_protobuf, plausible
 
@@ -641,7 +641,9 @@ def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: i
                 if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
                     raise _TooDeep
                 _walk_json(out, at, (at, place, key), item, level + 1)
-        if may_hold_pair(tuple(value)):
+        keys = tuple(value)
+        may = KNOWN_KEY_SETS.get(keys)
+        if may or (may is None and may_hold_pair(keys)):
             found = pair_in(_place_path(place), value)  # type: ignore[arg-type]
             if found is not None:
                 _add_found_pair(out, _place_loc(place), _place_chain(place), at.transforms, found)
