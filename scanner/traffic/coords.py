@@ -1,9 +1,10 @@
 """Coordinates sent as two separate values: ``lat=``/``lng=`` query parameters, ``latitude``/
 ``longitude`` form fields, ``x``/``y`` keys inside a location object, E6/E7 integers.
 
-The decoder calls :func:`pair_in` on every key/value container it reads (JSON object, form,
-query string, XML element, protobuf message) and adds the pair it finds as one synthetic
-``lat,lon`` field, which the location detectors then read like a ``"39.98,116.30"`` string.
+The decoder calls :func:`pair_in` on every key/value container it reads (a JSON object only when
+:func:`may_hold_pair` says its keys can name a coordinate; a form, query string, XML element or
+protobuf message always) and adds the pair it finds as one synthetic ``lat,lon`` field, which the
+location detectors then read like a ``"39.98,116.30"`` string.
 """
 
 from __future__ import annotations

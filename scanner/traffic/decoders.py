@@ -28,11 +28,11 @@ import re
 import zlib
 from bisect import bisect_right
 from collections import Counter
-from itertools import accumulate
-from operator import itemgetter
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple, Union, cast
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
@@ -43,8 +43,8 @@ from .coords import KNOWN_KEY_SETS, may_hold_pair, pair_in
 from .observation import OpaqueItem, RequestData, opaque_summary
 from .protobuf import ProtoField, as_coordinate, parse_protobuf, plausible
 
-__all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "JsonLeaf", "OpaqueItem", "Part", "as_field",
-           "decode_request", "decompress", "opaque_reason", "parse_protobuf", "shannon_entropy"]
+__all__ = ["DEFAULT_BODY_CAP", "Decoded", "Field", "JoinedFields", "OpaqueItem", "Part", "as_field", "decode_request",
+           "decompress", "opaque_reason", "parse_protobuf", "shannon_entropy"]
 
 DEFAULT_BODY_CAP = 1 << 20  #: bytes of decoded body analysed per request
 MAX_DEPTH = 8  #: nested decodings of one value (base64 in JSON in a form field counts 3)
@@ -89,8 +89,9 @@ class Field(NamedTuple):
 
 #: A JSON value read as its own text, as the decoder keeps it: the plain tuple ``(key, text,
 #: place)``, which costs a fifth of an object to build (a 64 KiB analytics batch has thousands of
-#: values, and almost none is ever claimed). :func:`as_field` turns it into a :class:`JsonLeaf`.
-#: The text is item 1, as in :class:`Field`, and the last item is never a ``kind`` string.
+#: values, and almost none is ever claimed). :func:`as_field` turns it into a :class:`Field`.
+#: The text is item 1, as in :class:`Field`; the last item is a place, never a ``kind`` string,
+#: which :meth:`JoinedFields.has_lists` relies on.
 LeanLeaf = tuple[Union[str, int], str, "_JsonPlace"]
 #: One decoded part of a request: a :class:`Field`, or a JSON value as a :data:`LeanLeaf`.
 Part = Union[Field, LeanLeaf]
@@ -98,11 +99,12 @@ _TEXT_OF = itemgetter(1)
 _LAST_OF = itemgetter(-1)
 
 
-def as_field(part: Part) -> Field | JsonLeaf:
-    """The part as a field with ``location``, ``text``, ``chain``, ``transforms`` and ``kind``."""
+def as_field(part: Part) -> Field:
+    """The part as a :class:`Field` (a JSON value's location and chain strings are built here)."""
     if type(part) is tuple:  # a LeanLeaf (a Field is a tuple subclass)
         key, text, place = cast(LeanLeaf, part)
-        return JsonLeaf(place, key, text)
+        step = _json_step(key)
+        return Field(_place_loc(place) + step, text, _place_chain(place) + step, place[_AT].transforms)
     return cast(Field, part)
 
 
@@ -114,7 +116,7 @@ class JoinedFields:
 
     SEP = "\x00"
 
-    def __init__(self, parts: list[Part] | list[Field]) -> None:
+    def __init__(self, parts: list[Part] | list[Field]) -> None:  # a Field list is a Part list
         self.parts: list[Part] = cast("list[Part]", parts)
         # C iterators only: no Python call per part
         self.texts: list[str] = list(map(_TEXT_OF, parts))
@@ -122,16 +124,21 @@ class JoinedFields:
         # start of text i: the lengths before it plus one separator each
         self.starts: list[int] = list(map(operator.add, accumulate(map(len, self.texts), initial=0), range(len(self.texts))))
 
-    @property
     def has_lists(self) -> bool:
         """Whether a part is a list's items joined (``kind`` ``list``, read by list detectors only)."""
-        return "list" in map(_LAST_OF, self.parts)
+        return "list" in map(_LAST_OF, self.parts)  # a LeanLeaf's last item is a place
 
-    def field(self, index: int) -> Field | JsonLeaf:
+    def without_lists(self) -> JoinedFields:
+        """The same parts less the lists' items joined (self when there are none)."""
+        if not self.has_lists():
+            return self
+        return JoinedFields([p for p in self.parts if _LAST_OF(p) != "list"])
+
+    def field(self, index: int) -> Field:
         """Part ``index`` as a field."""
         return as_field(self.parts[index])
 
-    def field_at(self, offset: int) -> Field | JsonLeaf:
+    def field_at(self, offset: int) -> Field:
         """The field holding character ``offset`` of the joined text."""
         return as_field(self.parts[bisect_right(self.starts, offset) - 1])
 
@@ -152,8 +159,8 @@ class Decoded:
     inflate_left: int = INFLATE_BUDGET  #: what nested compressed values may still inflate to
 
     @property
-    def fields(self) -> list[Field | JsonLeaf]:
-        """What was read, as fields."""
+    def fields(self) -> list[Field]:
+        """What was read, as fields (a new list: :attr:`parts` is what the decoder appends to)."""
         return list(map(as_field, self.parts))
 
     @property
@@ -440,7 +447,7 @@ def _text_leaf(out: Decoded, at: _At, text: str, form: bool | None = None, opaqu
             _pairs(out, at.loc + ":form", at.chain, at.transforms, at.depth, _form_items(stripped), at.loc, "form")
             return
         if "%" in stripped and _PCT_RE.search(stripped):
-            data = unquote_to_bytes(stripped)
+            data = _percent_decoded(stripped)
             decoded, transform = _bytes_as_text(data)
             if decoded is not None and decoded != stripped:
                 _text_leaf(out, at.step(":url", "url", "url" + (f"{ARROW}{transform}" if transform else "")), decoded,
@@ -495,6 +502,12 @@ def _looks_like_form(text: str, strict: bool) -> bool:
     return True
 
 
+def _percent_decoded(text: str) -> bytes:
+    """The bytes a percent-encoded text stands for; a lone surrogate (JSON may carry one) is kept
+    as its UTF-8 bytes, which no text decoding accepts, instead of stopping the request's analysis."""
+    return unquote_to_bytes(text.encode("utf-8", "surrogatepass"))
+
+
 def _form_items(text: str) -> list[tuple[str, str, str]]:
     """(key, value, transform) of a form or query string; percent-encoded GBK is read as such."""
     items = []
@@ -502,7 +515,7 @@ def _form_items(text: str) -> list[tuple[str, str, str]]:
         key, sep, value = part.partition("=")
         if not sep or not value:
             continue
-        raw = unquote_to_bytes(value.replace("+", " "))
+        raw = _percent_decoded(value.replace("+", " "))
         decoded, transform = _bytes_as_text(raw)
         items.append((unquote(key), decoded if decoded is not None else value, transform))
     return items
@@ -544,7 +557,7 @@ def _json(out: Decoded, at: _At, data: bytes | str) -> bool:
         return False
     parts, opaque = len(out.parts), len(out.opaque_items)
     try:
-        _walk_json(out, at, (at, None, "$"), value)
+        _walk_json(out, at, _new_place(at, None, "$"), value)
     except _TooDeep:  # read as text instead, whatever was walked so far undone
         del out.parts[parts:]
         del out.opaque_items[opaque:]
@@ -559,69 +572,46 @@ class _TooDeep(Exception):
 _OPENERS = ("{", "[", "<")
 
 
-#: A JSON container's place: ``(at, parent place, key there)``, the root's parent ``None`` and
-#: key ``"$"``. A plain tuple, built once per container; its path, location and chain strings are
-#: built only when a value in it is claimed (:func:`_place_loc`, :func:`_place_chain`).
-_JsonPlace = tuple[_At, "_JsonPlace | None", Union[str, int]]
+#: A JSON container's place: ``[at, parent place, key there, path, location, chain]``, the root's
+#: parent ``None`` and key ``"$"``. A plain list, built once per container (an object per
+#: container costs a third of a 64 KiB batch's walk); the three strings are built on first use
+#: and kept, so that each container's are built once however many of its values need them.
+_JsonPlace = list
+_AT, _PARENT, _KEY, _PATH, _LOC, _CHAIN = range(6)
+
+
+def _new_place(at: _At, parent: _JsonPlace | None, key: str | int) -> _JsonPlace:
+    return [at, parent, key, "$" if parent is None else None, None, None]
 
 
 def _place_path(place: _JsonPlace) -> str:
     """``$.events[0].props``: the JSON path of a container."""
-    steps: list[str] = []
-    while place[1] is not None:
-        steps.append(_json_step(place[2]))
-        place = place[1]
-    return "$" + "".join(reversed(steps))
+    path = place[_PATH]
+    if path is None:
+        path = place[_PATH] = _place_path(place[_PARENT]) + _json_step(place[_KEY])
+    return cast(str, path)
 
 
 def _place_loc(place: _JsonPlace) -> str:
-    return f"{place[0].loc}:{_place_path(place)}"
+    loc = place[_LOC]
+    if loc is None:
+        loc = place[_LOC] = f"{place[_AT].loc}:{_place_path(place)}"
+    return cast(str, loc)
 
 
 def _place_chain(place: _JsonPlace) -> str:
-    return _chain(place[0], f"json:{_place_path(place)}")
-
-
-class JsonLeaf:
-    """A JSON value read as its own text (a short string or a number): what a :class:`Field`
-    holds, with the location and chain strings built only when a claim needs them (a 64 KiB
-    analytics batch has thousands of such values, and almost none is claimed)."""
-
-    __slots__ = ("place", "key", "text")
-    kind = ""
-    aggregate = False
-
-    def __init__(self, place: _JsonPlace, key: str | int, text: str) -> None:
-        self.place, self.key, self.text = place, key, text
-
-    @property
-    def location(self) -> str:
-        """Machine path, as :attr:`Field.location`."""
-        return _place_loc(self.place) + _json_step(self.key)
-
-    @property
-    def chain(self) -> str:
-        """Decoding chain, as :attr:`Field.chain`."""
-        return _place_chain(self.place) + _json_step(self.key)
-
-    @property
-    def transforms(self) -> str:
-        """Encodings undone on the way, as :attr:`Field.transforms`."""
-        return self.place[0].transforms
-
-    def as_field(self) -> Field:
-        """The same value as a :class:`Field`."""
-        return Field(self.location, self.text, self.chain, self.transforms)
-
-    def __repr__(self) -> str:
-        return repr(self.as_field())
+    chain = place[_CHAIN]
+    if chain is None:
+        chain = place[_CHAIN] = _chain(place[_AT], f"json:{_place_path(place)}")
+    return cast(str, chain)
 
 
 def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: int = 0) -> None:
     """The leaves of a parsed JSON object or array (``value``, at ``place``), depth first.
 
-    A string that cannot hold an encoding (the first test of :func:`_text_leaf`) and a number
-    become :data:`LeanLeaf` tuples here, without a call or a string built per leaf;
+    A string that cannot hold an encoding (the first test of :func:`_text_leaf`, repeated here
+    to save a call per value) and a number become :data:`LeanLeaf` tuples, without a string
+    built per value;
     ``json.loads`` gives exact ``dict``/``list``/``str``/``int``/``float``/``bool`` types,
     hence ``type() is``. An object's keys are looked at for a coordinate pair only when one of
     them can name a coordinate (:func:`~scanner.traffic.coords.may_hold_pair`).
@@ -640,7 +630,7 @@ def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: i
             elif kind is dict or kind is list:
                 if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
                     raise _TooDeep
-                _walk_json(out, at, (at, place, key), item, level + 1)
+                _walk_json(out, at, _new_place(at, place, key), item, level + 1)
         keys = tuple(value)
         may = KNOWN_KEY_SETS.get(keys)
         if may or (may is None and may_hold_pair(keys)):
@@ -660,9 +650,9 @@ def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: i
         elif kind is int or kind is float:
             parts.append((index, str(item), place))
         elif kind is dict or kind is list:
-            if level + 1 >= JSON_NESTING:
+            if level + 1 >= JSON_NESTING:  # as above
                 raise _TooDeep
-            _walk_json(out, at, (at, place, index), item, level + 1)
+            _walk_json(out, at, _new_place(at, place, index), item, level + 1)
     if len(strings) >= 3:
         parts.append(Field(f"{_place_loc(place)}[*]", ",".join(strings), f"{_place_chain(place)}[*]", at.transforms,
                            "list"))
@@ -746,8 +736,7 @@ def _protobuf(out: Decoded, at: _At, fields: list[ProtoField]) -> None:
             continue
         if not value:
             continue
-        if not isinstance(value, bytes):  # a view, when the message itself was one
-            value = bytes(value)
+        value = cast(bytes, value)  # parse_protobuf gives views only of a view; requests are bytes
         nested = parse_protobuf(value) if at.depth < MAX_DEPTH else None
         text, transform = _bytes_as_text(value)
         if text is not None and (nested is None or text.isprintable()):

@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterator
 from itertools import repeat
 
-from operator import itemgetter
-
 from .decoders import Field, JoinedFields
 from .matcher import LAT_LON_RE, encoding_label
 from .observation import Match, mask_value
@@ -36,13 +34,12 @@ _SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E if b == 0x2E else 0x20 for b 
 _RUN_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # digit->0, the rest a space
 _RUN86_SHAPE = bytes(b if b in (0x36, 0x38) else 0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # and 8, 6 kept
 _ELEVEN = b" " + b"0" * 11 + b" "  #: a run of exactly 11 digits in a padded run shape
-_THIRTEEN = b" " + b"0" * 13 + b" "
+_THIRTEEN = b" " + b"0" * 13 + b" "  #: and of exactly 13
 _HEX_SHAPE = bytes(0x68 if chr(b) in "0123456789abcdefABCDEF" else b if b in (0x3A, 0x2D) else 0x20  # hex->h
                    for b in range(256))
 _PKG_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-zA-Z0-9_]+){2,}$")
 _PKG_FIRST = frozenset({"com", "cn", "org", "net", "io", "me", "tv", "android", "de", "uk", "jp", "air", "ctrip", "tencent", "ru", "top", "app"})
 _PLACEHOLDER_MACS = frozenset({"020000000000", "000000000000", "ffffffffffff"})
-_LAST_OF = itemgetter(-1)  #: a Field's kind ("list" for a list's items joined)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -114,8 +111,7 @@ def pattern_matches(fields: Field | list[Field] | JoinedFields) -> list[Match]:
     """PI found by the validated patterns in one field or in all fields of a request (one regex
     scan per pattern over the joined texts; see :class:`~scanner.traffic.decoders.JoinedFields`)."""
     every = fields if isinstance(fields, JoinedFields) else JoinedFields([fields] if isinstance(fields, Field) else fields)
-    # a list's items joined are read by the package-list test below only
-    joined = JoinedFields([p for p in every.parts if _LAST_OF(p) != "list"]) if every.has_lists else every
+    joined = every.without_lists()  # a list's items joined are read by the package-list test below only
     text = joined.text
     found: list[Match] = []
 

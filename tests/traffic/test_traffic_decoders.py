@@ -218,3 +218,17 @@ def test_only_small_key_sets_are_remembered_for_the_coordinate_test() -> None:
     assert len(KNOWN_KEY_SETS) == before
     decode_request(_req(b'{"lat": 39.9, "lng": 116.3}', ((b"content-type", b"application/json"),)))
     assert len(KNOWN_KEY_SETS) <= before + 1
+
+
+@pytest.mark.parametrize("value", ["\\ud800%41", "a=\\udfff&b=%41", "%\\ud800aaaaaaaaaaaaaaaaa"])
+def test_a_lone_surrogate_beside_percent_escapes_does_not_stop_the_analysis(value: str) -> None:
+    """JSON may carry a lone surrogate; percent-decoding a value that holds one raised
+    UnicodeEncodeError, and the request became an "analysis error" with no match at all, so an
+    app could hide PI behind one such value (hostile review of issue 14)."""
+    from scanner.traffic.analyze import Analyzer
+    from scanner.traffic.party import PartyResolver
+
+    body = ('{"a": "' + value + '", "imei": "861234567890127"}').encode()
+    analyzer = Analyzer(None, PartyResolver("com.example.app"))
+    matches, _opaque, _truncated = analyzer.read(_req(body, ((b"content-type", b"application/json"),)))
+    assert [(m.pi_type, m.location) for m in matches] == [("imei", "body:$.imei")]
