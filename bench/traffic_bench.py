@@ -22,9 +22,10 @@
    value. Target: 0.
 4. Analysis lag (``--lag``): one mitmdump with the addon gets ``--lag-rate`` requests/s with
    ``--lag-body``-byte bodies (an analytics-style JSON event batch holding the profile's OAID) for
-   ``--lag-seconds``. Printed every second: flows on disk, observations written, the backlog in
-   flows and in seconds, the RSS of mitmdump and of the analysis process; then how long the
-   backlog takes to drain. Target: under 1 s behind, memory bounded.
+   ``--lag-seconds``, once per ``--lag-workers`` analysis process count (0: the default).
+   Printed every second: flows on disk, observations written, the backlog in flows and in
+   seconds, the RSS of mitmdump and of the analysis process; then how long the backlog takes to
+   drain. Target: under 1 s behind, memory bounded.
 5. Loss per SIGKILL (``--lag``): the same load, mitmdump killed mid-burst; printed: responses the
    clients saw, flows in flows.mitm, answered flows missing from it (target 0).
 
@@ -392,7 +393,9 @@ def analysis_lag(rate: float, body_size: int, seconds: float, clients: int, work
     body = _lag_body(body_size)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        for workers in worker_counts:
+        from scanner.traffic.helpers import default_workers
+
+        for workers in dict.fromkeys(count or default_workers() for count in worker_counts):
             _lag_run(tmp, origin_port, rate, body, seconds, clients, workers, server_proc.pid or 0)
         _kill_run(tmp, origin_port, rate, body, clients)
     server_proc.terminate()
@@ -416,9 +419,9 @@ def _lag_run(tmp: Path, origin_port: int, rate: float, body: bytes, seconds: flo
     """Section 4 with ``workers`` analysis processes; where the CPUs went while the load ran."""
     from scanner.traffic.helpers import default_workers
 
-    count = workers or default_workers()
+    default = " (the default here)" if workers == default_workers() else ""
     print(f"\n4. analysis lag: {rate:g} requests/s, {len(body):,}-byte JSON bodies, {seconds:g} s, {clients} clients, "
-          f"{count} analysis process(es){' (the default here)' if not workers else ''}, {os.cpu_count()} CPUs")
+          f"{workers} analysis process(es){default}, {os.cpu_count()} CPUs")
     print(f"{'t s':>5} {'on disk':>8} {'analysed':>9} {'behind':>7} {'behind s':>9} {'mitmdump MB':>12} {'analysis MB':>12}")
     session = tmp / f"lag-session-{workers}"
     port = _free_port()
@@ -521,7 +524,8 @@ def main() -> None:
     parser.add_argument("--lag-rate", type=float, default=400.0)
     parser.add_argument("--lag-body", type=int, default=65536)
     parser.add_argument("--lag-seconds", type=float, default=10.0)
-    parser.add_argument("--lag-workers", default="1,0", help="analysis process counts to run section 4 with (0: the default)")
+    parser.add_argument("--lag-workers", default="0,2",
+                        help="analysis process counts to run section 4 with (0: the default; a count given twice runs once)")
     parser.add_argument("--noise", action="store_true",
                         help="also run section 1 with two plain mitmdumps: the noise floor of the comparison")
     args = parser.parse_args()

@@ -56,7 +56,8 @@ _KEY_HELP = "Examiner key that signs the seals (default: $PISCAN_KEY, else ~/.co
                    "WireGuard mode with an app filter); recorded, and every request then counts as the app's.")
 @click.option("--body-cap", type=click.IntRange(1), default=None, help="Bytes of each body to decode (default 1 MiB).")
 @click.option("--analysis-workers", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="Processes that analyse the captured flows, at idle priority (default: one per CPU, at most 4).")
+              help="Processes that analyse the captured flows, at idle priority (default: one per CPU beside the "
+                   "proxy's, at most 4).")
 @click.option("--key", "key_path", type=click.Path(), metavar="FILE", help=_KEY_HELP)
 @click.option("--seal-interval", type=click.FloatRange(0.1, 1.0), default=None, metavar="SECONDS",
               help="Seconds between seals (fsync of every session file and a signed checkpoint) while traffic "
@@ -286,7 +287,7 @@ def resume(session: str, device: str | None, key_path: str | None, reason: str |
     root = input_dir(session, "a proxy session folder")
     key = load_key(key_path)
     done = resume_session(root, key, device=input_file(device, "a device-profile YAML file") if device else None,
-                          reason=reason, body_cap=body_cap, workers=workers or default_workers(),
+                          reason=reason, body_cap=body_cap, workers=workers or default_workers(beside_proxy=False),
                           progress=lambda m: click.echo(f"piscan: {m}", err=True))
     files = done["payload"]["files"]
     click.echo(f"piscan: analysed flows {done['analysed_from']}-{done['analysed_to']}; {files['flows.mitm']['records']} "

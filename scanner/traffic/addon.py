@@ -86,7 +86,7 @@ class PiscanAddon:
         loader.add_option("piscan_app_only", bool, False, "The examiner states that this capture carries only the "
                                                           "app's traffic (per-app VPN); recorded in session.json.")
         loader.add_option("piscan_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each request body that PIScan decodes.")
-        loader.add_option("piscan_analysis_workers", int, 0, "Analysis processes (idle priority); 0: one per CPU, at most 4.")
+        loader.add_option("piscan_analysis_workers", int, 0, "Analysis processes (idle priority); 0: one per CPU beside the proxy's, at most 4.")
         loader.add_option("piscan_key", str, "", "Examiner key that signs the seals (default: $PISCAN_KEY or "
                                                  "~/.config/piscan/examiner-key.pem).")
         loader.add_option("piscan_seal_ms", int, round(DEFAULT_INTERVAL * 1000),
