@@ -616,44 +616,31 @@ def _walk_json(out: Decoded, at: _At, place: _JsonPlace, value: object, level: i
     hence ``type() is``. An object's keys are looked at for a coordinate pair only when one of
     them can name a coordinate (:func:`~scanner.traffic.coords.may_hold_pair`).
     """
-    parts = out.parts
-    if type(value) is dict:
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                    parts.append((key, item, place))
-                else:
-                    _value_leaf(out, at, place, key, item)
-            elif kind is int or kind is float:
-                parts.append((key, str(item), place))
-            elif kind is dict or kind is list:
-                if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
-                    raise _TooDeep
-                _walk_json(out, at, _new_place(at, place, key), item, level + 1)
-        keys = tuple(value)
+    parts, is_object = out.parts, type(value) is dict
+    strings: list[str] = []  # an array's strings, joined for the list detectors
+    for key, item in (cast(dict, value).items() if is_object else enumerate(cast(list, value))):
+        kind = type(item)
+        if kind is str:
+            if not is_object:
+                strings.append(item)
+            if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
+                parts.append((key, item, place))
+            else:
+                _value_leaf(out, at, place, key, item)
+        elif kind is int or kind is float:
+            parts.append((key, str(item), place))
+        elif kind is dict or kind is list:
+            if level + 1 >= JSON_NESTING:  # the child would be container number level + 2
+                raise _TooDeep
+            _walk_json(out, at, _new_place(at, place, key), item, level + 1)
+    if is_object:
+        keys = tuple(cast(dict, value))
         may = KNOWN_KEY_SETS.get(keys)
         if may or (may is None and may_hold_pair(keys)):
             found = pair_in(_place_path(place), value)  # type: ignore[arg-type]
             if found is not None:
                 _add_found_pair(out, _place_loc(place), _place_chain(place), at.transforms, found)
-        return
-    strings: list[str] = []  # the array's strings, joined for the list detectors
-    for index, item in enumerate(cast(list, value)):
-        kind = type(item)
-        if kind is str:
-            strings.append(item)
-            if len(item) < 16 and "%" not in item and "=" not in item and item.strip()[:1] not in _OPENERS:
-                parts.append((index, item, place))
-            else:
-                _value_leaf(out, at, place, index, item)
-        elif kind is int or kind is float:
-            parts.append((index, str(item), place))
-        elif kind is dict or kind is list:
-            if level + 1 >= JSON_NESTING:  # as above
-                raise _TooDeep
-            _walk_json(out, at, _new_place(at, place, index), item, level + 1)
-    if len(strings) >= 3:
+    elif len(strings) >= 3:
         parts.append(Field(f"{_place_loc(place)}[*]", ",".join(strings), f"{_place_chain(place)}[*]", at.transforms,
                            "list"))
 
