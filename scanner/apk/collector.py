@@ -87,7 +87,8 @@ class AndroidCollector:
         libs = [n for n in apk.entries if is_native_lib(n)]
         libs += [f"{split.name}!{n}" for split in apk.splits for n in split.entries if is_native_lib(n)]  # named after the split
         evidence = replace(evidence_from_facts(static.app, sections, index.class_names()),
-                           asset_names=sorted(set(apk.entries) | set(split_entries)), native_libs=sorted(libs))
+                           asset_names=sorted(set(apk.entries) | set(split_entries)), native_libs=sorted(libs),
+                           class_splits=index.class_splits())
         sections["sdks"] = detect_sdks(pack, evidence)
         sections["packers"] = packers = detect_packers(packer_table, evidence)
         for packer in packers:

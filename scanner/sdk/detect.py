@@ -21,7 +21,7 @@ evidence (a URL string may be dead code or a link).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,8 @@ class SdkEvidence:
     first_party_prefixes: Sequence[str] = ()
     #: ZIP entry names under ``assets/`` (not used for SDKs; lets packer detection take this object)
     asset_names: Sequence[str] = ()
+    #: dotted class name -> split APK or feature module of a class only a split's DEX defines
+    class_splits: Mapping[str, str] = field(default_factory=dict)
 
     def own_prefixes(self) -> tuple[str, ...]:
         """The app's package and aliases (dotted, de-duplicated, sorted)."""
@@ -177,10 +179,14 @@ class _Hits:
 
     def __init__(self) -> None:
         self.code: dict[str, Counter[str]] = {}
+        #: (sdk_id, code prefix) -> classes found only in each split APK or feature module
+        self.code_splits: dict[tuple[str, str], Counter[str]] = {}
         self.other: dict[str, dict[tuple[str, str], str | None]] = {}
 
-    def add_code(self, sdk_id: str, prefix: str, n: int = 1) -> None:
+    def add_code(self, sdk_id: str, prefix: str, n: int = 1, split: str = "") -> None:
         self.code.setdefault(sdk_id, Counter())[prefix] += n
+        if split:
+            self.code_splits.setdefault((sdk_id, prefix), Counter())[split] += n
 
     def add(self, sdk_id: str, kind: str, value: str, detail: str | None = None) -> None:
         self.other.setdefault(sdk_id, {}).setdefault((kind, value), detail)
@@ -189,32 +195,40 @@ class _Hits:
         return sorted(set(self.code) | set(self.other))
 
 
-def _scan_classes(index: SdkIndex, class_names: Sequence[str], own: tuple[str, ...], hits: _Hits) -> None:
+def _scan_classes(index: SdkIndex, class_names: Sequence[str], own: tuple[str, ...], hits: _Hits,
+                  class_splits: Mapping[str, str]) -> None:
     code = index.code
     suffix_table = index.suffixes
-    packages: Counter[str] = Counter()
+    packages: Counter[str] = Counter()  # package -> classes of the base APK
+    split_packages: Counter[tuple[str, str]] = Counter()  # (package, split) -> classes only a split defines
     own_dotted = tuple(p + "." for p in own)
     for name in class_names:
         if own_dotted and (name.startswith(own_dotted) or name in own):
             if suffix_table:
                 _check_suffix(suffix_table, name, hits, "code_prefix")
             continue
+        split = class_splits.get(name, "") if class_splits else ""
         if name in code:
             match = code.longest(name)
             if match:
                 for owner in match[1]:
-                    hits.add_code(owner, match[0])
+                    hits.add_code(owner, match[0], 1, split)
             continue
         dot = name.rfind(".")
         if dot > 0:
-            packages[name[:dot]] += 1
+            if split:
+                split_packages[(name[:dot], split)] += 1
+            else:
+                packages[name[:dot]] += 1
             if suffix_table and name[dot + 1 :] in suffix_table:
                 _check_suffix(suffix_table, name, hits, "code_prefix")
-    for package, n in packages.items():
+    rows = [(package, "", n) for package, n in packages.items()]
+    rows += [(package, split, n) for (package, split), n in split_packages.items()]
+    for package, split, n in rows:
         match = code.longest(package)
         if match:
             for owner in match[1]:
-                hits.add_code(owner, match[0], n)
+                hits.add_code(owner, match[0], n, split)
 
 
 def _check_suffix(table: dict[str, list[tuple[str, str]]], name: str, hits: _Hits, kind: str) -> None:
@@ -271,10 +285,23 @@ def _confidence(class_count: int, kinds: set[str]) -> str:
     return "low"
 
 
-def _signals(code: Counter[str], other: dict[tuple[str, str], str | None]) -> tuple[SdkSignal, ...]:
+def _classes_detail(n: int, splits: Counter[str] | None) -> str:
+    """``12 classes``; ``12 classes, in pay`` when a split or feature module alone defines them;
+    ``12 classes, 3 of them in pay`` when the base APK defines the rest."""
+    detail = f"{n} classes" if n != 1 else "1 class"
+    if splits:
+        where = ", ".join(sorted(splits))
+        in_splits = sum(splits.values())
+        detail += f", in {where}" if in_splits == n else f", {in_splits} of them in {where}"
+    return detail
+
+
+def _signals(sdk_id: str, hits: _Hits) -> tuple[SdkSignal, ...]:
+    code, other = hits.code.get(sdk_id, Counter()), hits.other.get(sdk_id, {})
     by_kind: dict[str, list[SdkSignal]] = {}
     for prefix, n in sorted(code.items(), key=lambda kv: (-kv[1], kv[0])):
-        by_kind.setdefault("code_prefix", []).append(SdkSignal("code_prefix", prefix, f"{n} classes" if n != 1 else "1 class"))
+        by_kind.setdefault("code_prefix", []).append(
+            SdkSignal("code_prefix", prefix, _classes_detail(n, hits.code_splits.get((sdk_id, prefix)))))
     for (kind, value), detail in sorted(other.items()):
         by_kind.setdefault(kind, []).append(SdkSignal(kind, value, detail))
     out: list[SdkSignal] = []
@@ -310,7 +337,7 @@ def detect_sdk_facts(pack: SdkPack, evidence: SdkEvidence) -> list[SdkFact]:
     index = sdk_index(pack)
     own = evidence.own_prefixes()
     hits = _Hits()
-    _scan_classes(index, evidence.class_names, own, hits)
+    _scan_classes(index, evidence.class_names, own, hits, evidence.class_splits)
     _scan_manifest(index, evidence, own, hits)
     _scan_hosts(index, evidence.hosts, hits)
     facts: list[SdkFact] = []
@@ -329,7 +356,7 @@ def detect_sdk_facts(pack: SdkPack, evidence: SdkEvidence) -> list[SdkFact]:
                 vendor=rec.vendor(),
                 category=rec.category,
                 confidence=_confidence(class_count, kinds),
-                signals=_signals(code, other),
+                signals=_signals(sdk_id, hits),
                 class_count=class_count,
                 pi_types=rec.pi_types,
                 privacy_policy_url=rec.privacy_policy_url,

@@ -58,6 +58,8 @@ def test_code_in_a_feature_split_is_scanned(tmp_path: Path) -> None:
     calls = result["facts"]["api_calls"]
     assert calls and all(c["dex"] == "split_feature.apk!classes.dex" for c in calls)
     assert result["facts"]["sdks"], "SDKs in the split's code are detected"
+    code = [sig for sdk in result["facts"]["sdks"] for sig in sdk["signals"] if sig["kind"] == "code_prefix"]
+    assert code and all(sig["detail"].endswith(", in split_feature.apk") for sig in code), code
     jcore = [sig for sdk in result["facts"]["sdks"] for sig in sdk["signals"] if sig["value"] == "libjcore.so"]
     assert jcore and all(sig["detail"].endswith(", in split_config.arm64_v8a.apk") for sig in jcore), jcore
     assert "2 split APK(s)" in result["app"]["input_note"]

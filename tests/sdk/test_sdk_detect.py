@@ -226,3 +226,19 @@ def test_mark_seen_in_traffic_sets_only_matching_sdks() -> None:
     marked = mark_seen_in_traffic(pack, rows, ["ulogs.umeng.com", "www.example.com"])
     assert [(r["sdk_id"], r["seen_in_traffic"]) for r in marked] == [("bugly", False), ("umeng_analytics", True)]
     assert [r["seen_in_traffic"] for r in rows] == [False, False]
+
+
+def test_code_found_in_a_split_or_feature_module_names_it() -> None:
+    """An SDK's code that only a split APK or feature module defines says where (issue 19): it is
+    installed only with that split, which an examiner weighs differently from base code."""
+    pack = load_sdk_pack()
+    split_only = _classes("cn.jpush.android.service", 4)
+    mixed = _classes("com.umeng.analytics", 6)
+    rows = detect_sdks(pack, SdkEvidence(
+        class_names=sorted(split_only + mixed),
+        class_splits={**{name: "pay" for name in split_only}, **{name: "split_x.apk" for name in mixed[:2]}}))
+    details = {sig["value"]: sig["detail"] for row in rows for sig in row["signals"] if sig["kind"] == "code_prefix"}
+    assert details["cn.jpush.android"] == "4 classes, in pay"
+    assert details["com.umeng.analytics"] == "6 classes, 2 of them in split_x.apk"
+    base_only = detect_sdks(pack, SdkEvidence(class_names=sorted(split_only)))
+    assert [s["detail"] for row in base_only for s in row["signals"] if s["kind"] == "code_prefix"] == ["4 classes"]
