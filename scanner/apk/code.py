@@ -60,21 +60,24 @@ class DexIndex:
         names = {dotted(d.type_name(c.type_idx)) for d in self.dexes for c in d.class_defs()}
         return sorted(names)
 
-    def class_splits(self) -> dict[str, str]:
+    def class_splits(self) -> dict[str, tuple[str, ...]]:
         """Dotted name -> the split APKs or feature modules (``split_feature.apk``, ``pay``) of each
-        class that only their DEX files define (the base APK's DEX files define none of it); empty
-        for a single APK."""
+        class that only their DEX files define, sorted. Empty for a single APK, and when a base DEX
+        file could not be read (it might define them too)."""
+        if not any("!" in row["name"] for row in self.files) or any(
+                not row["readable"] for row in self.files if "!" not in row["name"]):
+            return {}
         splits: dict[str, set[str]] = {}
         in_base: set[str] = set()
         for dex in self.dexes:
-            split = dex.name.split("!", 1)[0] if "!" in dex.name else None
+            split = dex.name.rsplit("!", 1)[0] if "!" in dex.name else None
             for class_def in dex.class_defs():
                 name = dotted(dex.type_name(class_def.type_idx))
                 if split is None:
                     in_base.add(name)
                 else:
                     splits.setdefault(name, set()).add(split)
-        return {name: ", ".join(sorted(where)) for name, where in splits.items() if name not in in_base}
+        return {name: tuple(sorted(where)) for name, where in splits.items() if name not in in_base}
 
     def strings(self) -> Iterator[tuple[str, str]]:
         """(dex name, string) for every string table entry, DEX by DEX in table order."""

@@ -57,8 +57,8 @@ class SdkEvidence:
     first_party_prefixes: Sequence[str] = ()
     #: ZIP entry names under ``assets/`` (not used for SDKs; lets packer detection take this object)
     asset_names: Sequence[str] = ()
-    #: dotted class name -> split APK or feature module of a class only a split's DEX defines
-    class_splits: Mapping[str, str] = field(default_factory=dict)
+    #: dotted class name -> the split APKs or feature modules whose DEX alone defines it
+    class_splits: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def own_prefixes(self) -> tuple[str, ...]:
         """The app's package and aliases (dotted, de-duplicated, sorted)."""
@@ -179,11 +179,11 @@ class _Hits:
 
     def __init__(self) -> None:
         self.code: dict[str, Counter[str]] = {}
-        #: (sdk_id, code prefix) -> classes found only in each split APK or feature module
-        self.code_splits: dict[tuple[str, str], Counter[str]] = {}
+        #: (sdk_id, code prefix) -> classes found only in splits, by the splits that define them
+        self.code_splits: dict[tuple[str, str], Counter[tuple[str, ...]]] = {}
         self.other: dict[str, dict[tuple[str, str], str | None]] = {}
 
-    def add_code(self, sdk_id: str, prefix: str, n: int = 1, split: str = "") -> None:
+    def add_code(self, sdk_id: str, prefix: str, n: int = 1, split: tuple[str, ...] = ()) -> None:
         self.code.setdefault(sdk_id, Counter())[prefix] += n
         if split:
             self.code_splits.setdefault((sdk_id, prefix), Counter())[split] += n
@@ -196,18 +196,18 @@ class _Hits:
 
 
 def _scan_classes(index: SdkIndex, class_names: Sequence[str], own: tuple[str, ...], hits: _Hits,
-                  class_splits: Mapping[str, str]) -> None:
+                  class_splits: Mapping[str, tuple[str, ...]]) -> None:
     code = index.code
     suffix_table = index.suffixes
     packages: Counter[str] = Counter()  # package -> classes of the base APK
-    split_packages: Counter[tuple[str, str]] = Counter()  # (package, split) -> classes only a split defines
+    split_packages: Counter[tuple[str, tuple[str, ...]]] = Counter()  # (package, splits) -> classes only splits define
     own_dotted = tuple(p + "." for p in own)
     for name in class_names:
         if own_dotted and (name.startswith(own_dotted) or name in own):
             if suffix_table:
                 _check_suffix(suffix_table, name, hits, "code_prefix")
             continue
-        split = class_splits.get(name, "") if class_splits else ""
+        split = class_splits.get(name, ()) if class_splits else ()
         if name in code:
             match = code.longest(name)
             if match:
@@ -222,7 +222,7 @@ def _scan_classes(index: SdkIndex, class_names: Sequence[str], own: tuple[str, .
                 packages[name[:dot]] += 1
             if suffix_table and name[dot + 1 :] in suffix_table:
                 _check_suffix(suffix_table, name, hits, "code_prefix")
-    rows = [(package, "", n) for package, n in packages.items()]
+    rows: list[tuple[str, tuple[str, ...], int]] = [(package, (), n) for package, n in packages.items()]
     rows += [(package, split, n) for (package, split), n in split_packages.items()]
     for package, split, n in rows:
         match = code.longest(package)
@@ -285,12 +285,13 @@ def _confidence(class_count: int, kinds: set[str]) -> str:
     return "low"
 
 
-def _classes_detail(n: int, splits: Counter[str] | None) -> str:
-    """``12 classes``; ``12 classes, in pay`` when a split or feature module alone defines them;
+def _classes_detail(n: int, splits: Counter[tuple[str, ...]] | None) -> str:
+    """``12 classes``; ``12 classes, in pay`` when a split or feature module alone defines them
+    (several names: each class is defined by one or more of them, not by the base APK);
     ``12 classes, 3 of them in pay`` when the base APK defines the rest."""
     detail = f"{n} classes" if n != 1 else "1 class"
     if splits:
-        where = ", ".join(sorted(splits))
+        where = ", ".join(sorted({name for names in splits for name in names}))
         in_splits = sum(splits.values())
         detail += f", in {where}" if in_splits == n else f", {in_splits} of them in {where}"
     return detail

@@ -51,11 +51,12 @@ def helper_start(config: dict[str, Any], death_signal: int | None) -> None:
 
 
 def default_workers(beside_proxy: bool = True) -> int:
-    """Analysis processes to run, at most 4: one per CPU left beside the proxy's (``beside_proxy``:
-    a live session, where mitmdump needs about a CPU under load) or one per CPU (``traffic
-    resume``). They run at idle priority; each holds its own analyser, about 45 MB. On a 2-CPU
-    machine under load a pool of two analysed 97 flows/s of 64 KiB, one process alone 155: the
-    pool's processes and its writer then only compete for the one CPU the proxy leaves."""
+    """Analysis processes to run, at least 1 and at most 4: one per CPU left beside the proxy's
+    (``beside_proxy``: a live session, where mitmdump needs about a CPU under load) or one per
+    CPU (``traffic resume``); CPUs as ``os.cpu_count()`` counts them (logical CPUs). They run at
+    idle priority; each holds its own analyser, about 45 MB. On a 2-CPU machine under load a pool
+    of two analysed 97 flows/s of 64 KiB, one process alone 155: the pool's processes and its
+    writer then only compete for the one CPU the proxy leaves."""
     cpus = os.cpu_count() or 1
     return max(1, min(4, cpus - 1 if beside_proxy else cpus))
 

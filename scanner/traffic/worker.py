@@ -6,7 +6,7 @@ appends one observation per flow to ``observations.jsonl``, numbered like the fl
 fall behind without any flow being lost, and the proxy keeps no queue for it: the backlog is the
 part of ``flows.mitm`` not yet analysed, on disk. A step reads at most ``STEP_BYTES``, so this
 process's memory is bounded too. It runs only when a CPU would otherwise idle (``SCHED_IDLE``).
-With ``workers`` > 1 (the default: one per CPU, at most 4) the flows of each step are analysed
+With ``workers`` > 1 (the default: one per CPU beside the proxy's, at most 4) the flows of each step are analysed
 by a pool of that many processes, each with its own analyser, and written here in flow
 order; a pool process that dies is reported and the analysis goes on in this process.
 

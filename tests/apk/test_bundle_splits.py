@@ -67,6 +67,20 @@ def test_code_in_a_feature_split_is_scanned(tmp_path: Path) -> None:
     assert "not valid binary XML" in lim["detail"] and result["complete"] is False  # the empty split manifest
 
 
+def test_no_split_is_named_for_code_when_a_base_dex_is_unreadable(tmp_path: Path) -> None:
+    """The base APK's unreadable DEX might define the split's classes too: then no code signal
+    says "in <split>" (the limitation says what could not be read)."""
+    base = apk_with(tmp_path / "base.apk", replace={"classes.dex": b"dex\n035\x00" + b"\x00" * 100}).read_bytes()
+    bundle = _bundle(tmp_path, "app.apks", {
+        "base.apk": base,
+        "split_feature.apk": _split({"AndroidManifest.xml": b"", "classes.dex": _sample_dex()}),
+    })
+    result = _scan(tmp_path, bundle)
+    assert any(lim["kind"] == "dex_unreadable" and lim["where"] == "classes.dex" for lim in result["limitations"])
+    code = [sig for sdk in result["facts"]["sdks"] for sig in sdk["signals"] if sig["kind"] == "code_prefix"]
+    assert code and not any(", in " in sig["detail"] or " of them in " in sig["detail"] for sig in code), code
+
+
 @pytest.mark.skipif(shutil.which("aapt2") is None, reason="aapt2 (Debian package aapt) writes the split's binary manifest")
 def test_a_split_manifest_adds_its_components_not_permissions(tmp_path: Path) -> None:
     """The feature module of the sample bundle, converted by aapt2 to a binary split APK."""

@@ -234,11 +234,14 @@ def test_code_found_in_a_split_or_feature_module_names_it() -> None:
     pack = load_sdk_pack()
     split_only = _classes("cn.jpush.android.service", 4)
     mixed = _classes("com.umeng.analytics", 6)
+    two = _classes("com.tencent.mm.opensdk", 3)
     rows = detect_sdks(pack, SdkEvidence(
-        class_names=sorted(split_only + mixed),
-        class_splits={**{name: "pay" for name in split_only}, **{name: "split_x.apk" for name in mixed[:2]}}))
+        class_names=sorted(split_only + mixed + two),
+        class_splits={**{name: ("pay",) for name in split_only}, **{name: ("split_x.apk",) for name in mixed[:2]},
+                      two[0]: ("a.apk", "b.apk"), two[1]: ("a.apk",), two[2]: ("b.apk",)}))
     details = {sig["value"]: sig["detail"] for row in rows for sig in row["signals"] if sig["kind"] == "code_prefix"}
     assert details["cn.jpush.android"] == "4 classes, in pay"
     assert details["com.umeng.analytics"] == "6 classes, 2 of them in split_x.apk"
+    assert details["com.tencent.mm.opensdk"] == "3 classes, in a.apk, b.apk"  # each name once (review)
     base_only = detect_sdks(pack, SdkEvidence(class_names=sorted(split_only)))
     assert [s["detail"] for row in base_only for s in row["signals"] if s["kind"] == "code_prefix"] == ["4 classes"]

@@ -64,3 +64,14 @@ def test_a_killed_pool_process_is_survived(tmp_path: Path, caplog: pytest.LogCap
         analyser.close()
     assert analyser.workers == 1 and "an analysis pool process died" in caplog.text
     assert _analyse(_fresh(tmp_path / "again", "unbound")[0], package, 1) == (root / OBSERVATIONS_FILE).read_bytes()
+
+
+@pytest.mark.parametrize("cpus,live,resume", [(None, 1, 1), (1, 1, 1), (2, 1, 2), (3, 2, 3), (4, 3, 4), (16, 4, 4)])
+def test_default_pool_size_leaves_the_proxy_its_cpu(monkeypatch: pytest.MonkeyPatch, cpus: int | None, live: int,
+                                                    resume: int) -> None:
+    """A live session leaves mitmdump a CPU (on 2 CPUs a pool of two analysed 97 flows/s under
+    load, one process 155); `traffic resume` has no proxy beside it."""
+    from scanner.traffic import helpers
+
+    monkeypatch.setattr(helpers.os, "cpu_count", lambda: cpus)
+    assert (helpers.default_workers(), helpers.default_workers(beside_proxy=False)) == (live, resume)
