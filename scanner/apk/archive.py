@@ -269,6 +269,10 @@ def open_apk(path: str | Path) -> ApkInput:
         kind = {".xapk": "an XAPK", ".apks": "an APKS", ".apkm": "an APKM"}.get(path.suffix.lower(), "an APK")
         splits, split_problems = _bundle_splits(path, names, base)
         note = f"base APK {base!r} of {kind} bundle" + (f", with {len(splits)} split APK(s)" if splits else "")
+        alternatives = _standalone_alternatives(names, base)
+        if alternatives:
+            note += (f"; {len(alternatives)} standalone APK(s) not read (bundletool's whole-app alternatives to the "
+                     "base and split APKs, for devices before Android 5)")
     try:
         archive = ZipArchive(raw if raw is not None else path, path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
@@ -316,12 +320,23 @@ def _open_app_bundle(path: Path) -> ApkInput:
                     splits=tuple(SplitApk(view.module, view) for view in bundle.features), bundle=bundle)
 
 
+def _standalone_alternatives(names: list[str], base: str) -> list[str]:
+    """bundletool's ``standalones/*.apk`` besides the chosen base: each is the whole app for older
+    devices, installed instead of the base and split APKs (or of another standalone), never with
+    them, so reading it as a split would add code and components twice."""
+    if not base.startswith(("splits/", "standalones/")):
+        return []
+    return sorted(n for n in names if n.startswith("standalones/") and n.lower().endswith(".apk") and n != base)
+
+
 def _bundle_splits(path: Path, names: list[str], base: str) -> tuple[list[SplitApk], list[tuple[str, str]]]:
-    """The bundle's other APKs (every ``*.apk`` but the base, at any depth), each opened within
-    the budgets; one that cannot be read is named with the reason, never silently skipped."""
+    """The bundle's other APKs (every ``*.apk`` but the base and bundletool's standalone
+    alternatives, at any depth), each opened within the budgets; one that cannot be read is named
+    with the reason, never silently skipped."""
     splits: list[SplitApk] = []
     problems: list[tuple[str, str]] = []
-    others = sorted(n for n in names if n.lower().endswith(".apk") and n != base)
+    alternatives = set(_standalone_alternatives(names, base))
+    others = sorted(n for n in names if n.lower().endswith(".apk") and n != base and n not in alternatives)
     if not others:
         return splits, problems
     with ZipArchive(path, path) as bundle:

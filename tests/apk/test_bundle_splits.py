@@ -67,6 +67,22 @@ def test_code_in_a_feature_split_is_scanned(tmp_path: Path) -> None:
     assert "not valid binary XML" in lim["detail"] and result["complete"] is False  # the empty split manifest
 
 
+def test_bundletool_standalones_are_alternatives_not_splits(tmp_path: Path) -> None:
+    """bundletool's standalones/*.apk are the whole app for older devices, installed instead of
+    the base and splits: read as splits they would add the app's code a second time (review)."""
+    base = apk_with(tmp_path / "base.apk", skip=("classes.dex",)).read_bytes()
+    bundle = _bundle(tmp_path, "app.apks", {
+        "splits/base-master.apk": base,
+        "splits/pay-master.apk": _split({"AndroidManifest.xml": b"", "classes.dex": _sample_dex()}),
+        "standalones/standalone-arm64_v8a.apk": _split({"AndroidManifest.xml": b"", "classes.dex": _sample_dex()}),
+    })
+    result = _scan(tmp_path, bundle)
+    assert [row["name"] for row in result["facts"]["dex"]["files"]] == ["splits/pay-master.apk!classes.dex"]
+    code = [sig for sdk in result["facts"]["sdks"] for sig in sdk["signals"] if sig["kind"] == "code_prefix"]
+    assert code and all(sig["detail"].endswith(", in splits/pay-master.apk") for sig in code), code
+    assert "1 standalone APK(s) not read" in result["app"]["input_note"]
+
+
 def test_no_split_is_named_for_code_when_a_base_dex_is_unreadable(tmp_path: Path) -> None:
     """The base APK's unreadable DEX might define the split's classes too: then no code signal
     says "in <split>" (the limitation says what could not be read)."""
